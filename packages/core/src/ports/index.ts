@@ -1,0 +1,7 @@
+export type * from './block-engine.js'
+export { BLOCK_SIZE } from './block-engine.js'
+export * from './clock.js'
+export type * from './event-bus.js'
+export * from './id-generator.js'
+export type * from './metadata-store.js'
+export type * from './secret-vault.js'

@@ -1,0 +1,94 @@
+import { join } from 'node:path'
+import { createMemoryBlockEngine } from './engine/memory-block-engine.js'
+import { createInProcessEventBus } from './events/in-process-event-bus.js'
+import type { BlockEngine } from './ports/block-engine.js'
+import { type Clock, systemClock } from './ports/clock.js'
+import type { EventBus } from './ports/event-bus.js'
+import { type IdGenerator, uuidGenerator } from './ports/id-generator.js'
+import type { MetadataStore } from './ports/metadata-store.js'
+import { createSnapshotService, type SnapshotService } from './services/snapshot-service.js'
+import { createSystemService, type SystemService } from './services/system-service.js'
+import { createVolumeService, type VolumeService } from './services/volume-service.js'
+import { snapshotRepository, volumeRepository } from './store/repositories.js'
+import { createSqliteStore } from './store/sqlite.js'
+
+/** Options of {@link createPStorage}: every port has a default, any can be replaced. */
+export interface PStorageOptions {
+  /**
+   * Directory of the embedded defaults (the SQLite file `pstorage.db`). Without it, and
+   * without `store`, metadata lives in an in-memory SQLite database.
+   */
+  readonly dataDir?: string
+  /** The metadata store. @default SQLite in `dataDir` (or in memory) */
+  readonly store?: MetadataStore
+  /**
+   * The data path of volumes. @default the in-memory reference engine (nothing durable):
+   * pass `createFlashEngine` from `@pstorage/engine` for real storage.
+   */
+  readonly engine?: BlockEngine
+  /** @default the wall clock */
+  readonly clock?: Clock
+  /** @default random UUIDs */
+  readonly ids?: IdGenerator
+  /** @default an in-process bus */
+  readonly events?: EventBus
+  /** This node's id. @default 'node-1' */
+  readonly nodeId?: string
+}
+
+/** What {@link createPStorage} returns: the services, and the ports they run on. */
+export interface PStorage {
+  readonly volumes: VolumeService
+  readonly snapshots: SnapshotService
+  readonly system: SystemService
+  readonly engine: BlockEngine
+  readonly store: MetadataStore
+  readonly events: EventBus
+  /** Closes the engine and the store; idempotent. */
+  close(): Promise<void>
+}
+
+/**
+ * The front door of the SDK: wires port implementations into the services and migrates
+ * the metadata store. Every host (the Hono server, a Node program) starts here.
+ *
+ * @example
+ * ```ts
+ * const pstorage = await createPStorage({ dataDir: './data' })
+ * const volume = await pstorage.volumes.create({ name: 'db', size_gb: 10 })
+ * await pstorage.close()
+ * ```
+ */
+export async function createPStorage(options: PStorageOptions = {}): Promise<PStorage> {
+  const clock = options.clock ?? systemClock
+  const store =
+    options.store ??
+    createSqliteStore({
+      filename: options.dataDir ? join(options.dataDir, 'pstorage.db') : ':memory:',
+    })
+  await store.migrate()
+  const engine = options.engine ?? createMemoryBlockEngine()
+  const events = options.events ?? createInProcessEventBus({ clock })
+  const volumes = volumeRepository(store.db)
+  const snapshots = snapshotRepository(store.db)
+  const deps = { engine, volumes, snapshots, clock, ids: options.ids ?? uuidGenerator, events }
+  let closing: Promise<void> | undefined
+  return Object.freeze({
+    volumes: createVolumeService(deps),
+    snapshots: createSnapshotService(deps),
+    system: createSystemService({
+      engine,
+      store,
+      volumes,
+      snapshots,
+      nodeId: options.nodeId ?? 'node-1',
+    }),
+    engine,
+    store,
+    events,
+    close() {
+      closing ??= Promise.all([engine.close(), store.close()]).then(() => undefined)
+      return closing
+    },
+  })
+}

@@ -1,0 +1,7 @@
+export * from './array.js'
+export * from './common.js'
+export * from './data.js'
+export * from './health.js'
+export * from './metrics.js'
+export * from './snapshot.js'
+export * from './volume.js'

@@ -1,0 +1,53 @@
+import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely'
+
+/**
+ * The metadata schema, as an ordered list of migrations in portable SQL: every statement
+ * runs unchanged on SQLite and PostgreSQL (TEXT, BIGINT, DOUBLE PRECISION; no
+ * AUTOINCREMENT/SERIAL, no JSON types, no partial indexes). Migrations are append-only:
+ * never edit one that has shipped; add the next.
+ */
+export const MIGRATIONS: Readonly<Record<string, readonly string[]>> = Object.freeze({
+  '0001_volumes_and_snapshots': [
+    `CREATE TABLE volumes (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      size_bytes BIGINT NOT NULL,
+      state TEXT NOT NULL,
+      description TEXT,
+      tags TEXT NOT NULL,
+      policy TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    )`,
+    'CREATE UNIQUE INDEX volumes_name_unique ON volumes (name)',
+    `CREATE TABLE snapshots (
+      id TEXT PRIMARY KEY,
+      volume_id TEXT NOT NULL,
+      volume_name TEXT NOT NULL,
+      name TEXT NOT NULL,
+      size_bytes BIGINT NOT NULL,
+      used_bytes BIGINT NOT NULL,
+      state TEXT NOT NULL,
+      description TEXT,
+      tags TEXT NOT NULL,
+      created_at TEXT NOT NULL
+    )`,
+    'CREATE UNIQUE INDEX snapshots_volume_name_unique ON snapshots (volume_id, name)',
+    'CREATE INDEX snapshots_volume_id ON snapshots (volume_id)',
+  ],
+})
+
+/** Feeds {@link MIGRATIONS} to Kysely's `Migrator`. */
+export const migrationProvider: MigrationProvider = {
+  async getMigrations() {
+    const migrations: Record<string, Migration> = {}
+    for (const [name, statements] of Object.entries(MIGRATIONS)) {
+      migrations[name] = {
+        async up(db: Kysely<unknown>) {
+          for (const statement of statements) await sql.raw(statement).execute(db)
+        },
+      }
+    }
+    return migrations
+  },
+}

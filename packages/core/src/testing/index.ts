@@ -1,0 +1,14 @@
+/**
+ * The test kit of PStorage: conformance suites that every implementation of a port runs,
+ * and helpers for them. Imports vitest; use it from tests only.
+ *
+ * @example
+ * ```ts
+ * import { runBlockEngineSuite } from '@pstorage/core/testing'
+ * ```
+ */
+export {
+  type BlockEngineSuiteOptions,
+  pseudoRandomBytes,
+  runBlockEngineSuite,
+} from './block-engine-suite.js'

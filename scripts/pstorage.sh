@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# The README's two commands land here: `npm start` and `npm test`.
+#
+#   bash scripts/pstorage.sh start [server flags]   build, then serve on :8000 from ./data
+#   bash scripts/pstorage.sh test  [vitest args]    build, then run every package's tests
+#   bash scripts/pstorage.sh check                  formatter/linter, types, generated client, exports
+#   bash scripts/pstorage.sh <pnpm args>            anything else, with the project's Node and pnpm
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/bootstrap.sh
+
+prepare() {
+  # A lockfile is committed: CI must install exactly it.
+  if [ -n "${CI:-}" ]; then pnpm install --frozen-lockfile --reporter=append-only
+  else pnpm install --reporter=silent; fi
+  pnpm -r --filter './packages/*' run build
+}
+
+cmd="${1:-test}"; shift || true
+case "$cmd" in
+  start) prepare; exec node packages/server-hono/dist/bin.js "$@" ;;
+  test) prepare; exec pnpm exec vitest run "$@" ;;
+  check)
+    prepare
+    pnpm exec biome ci .
+    pnpm -r --filter './packages/*' --filter ./examples run typecheck
+    pnpm --filter @pstorage/client run generate:check
+    node scripts/check-exports.mjs
+    ;;
+  *) exec pnpm "$cmd" "$@" ;;
+esac
