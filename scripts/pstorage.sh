@@ -3,7 +3,7 @@
 #
 #   bash scripts/pstorage.sh start [server flags]   build, then serve on :8000 from ./data
 #   bash scripts/pstorage.sh test  [vitest args]    build, then run every package's tests
-#   bash scripts/pstorage.sh check                  formatter/linter, types, generated client, exports
+#   bash scripts/pstorage.sh check                  formatter/linter, types, generated client drift
 #   bash scripts/pstorage.sh <pnpm args>            anything else, with the project's Node and pnpm
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -25,7 +25,6 @@ case "$cmd" in
     pnpm exec biome ci .
     pnpm -r --filter './packages/*' --filter ./examples run typecheck
     pnpm --filter @pstorage/client run generate:check
-    node scripts/check-exports.mjs
     ;;
   *) exec pnpm "$cmd" "$@" ;;
 esac

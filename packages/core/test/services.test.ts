@@ -141,18 +141,18 @@ describe('volume and snapshot services', () => {
   it('answers not_found for unknown ids everywhere', async () => {
     const id = '00000000-0000-4000-8000-000000000000'
     for (const p of [
-      ps.volumes.get(id),
-      ps.volumes.update(id, {}),
-      ps.volumes.delete(id),
-      ps.volumes.resize(id, { size_gb: 2 }),
-      ps.volumes.clone(id, { name: 'c' }),
-      ps.volumes.write(id, { offset: 0, data: b64('x') }),
-      ps.volumes.read(id, 0),
-      ps.snapshots.create(id, { name: 's' }),
-      ps.snapshots.list(id),
-      ps.snapshots.get(id, id),
+      () => ps.volumes.get(id),
+      () => ps.volumes.update(id, {}),
+      () => ps.volumes.delete(id),
+      () => ps.volumes.resize(id, { size_gb: 2 }),
+      () => ps.volumes.clone(id, { name: 'c' }),
+      () => ps.volumes.write(id, { offset: 0, data: b64('x') }),
+      () => ps.volumes.read(id, 0),
+      () => ps.snapshots.create(id, { name: 's' }),
+      () => ps.snapshots.list(id),
+      () => ps.snapshots.get(id, id),
     ]) {
-      expect(await codeOf(p)).toBe('not_found')
+      expect(await codeOf(p())).toBe('not_found')
     }
   })
 

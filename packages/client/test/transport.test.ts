@@ -1,0 +1,140 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { afterEach, describe, expect, it } from 'vitest'
+import { ApiError, PStorageClient } from '../src/index.js'
+import { queryString, retryAfterMs } from '../src/transport.js'
+
+type Handler = (req: IncomingMessage, res: ServerResponse, body: string) => void
+
+/** A real HTTP server on loopback that answers with `handlers`, one per request. */
+async function serve(...handlers: Handler[]) {
+  const seen: {
+    method?: string
+    url?: string
+    body: string
+    headers: IncomingMessage['headers']
+  }[] = []
+  const server = createServer((req, res) => {
+    let body = ''
+    req.on('data', (chunk) => {
+      body += chunk
+    })
+    req.on('end', () => {
+      seen.push({ method: req.method, url: req.url, body, headers: req.headers })
+      const handler = handlers[Math.min(seen.length - 1, handlers.length - 1)]!
+      handler(req, res, body)
+    })
+  })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  cleanups.push(() => new Promise((resolve) => server.close(() => resolve())))
+  return { url, seen }
+}
+const cleanups: (() => Promise<void>)[] = []
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0)) await cleanup()
+})
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}): Handler => {
+  return (_req, res) => {
+    res.writeHead(status, { 'content-type': 'application/json', ...headers })
+    res.end(JSON.stringify(body))
+  }
+}
+
+describe('PStorageClient transport', () => {
+  it('sends JSON bodies and path-encodes parameters', async () => {
+    const { url, seen } = await serve(json(201, { id: 'v1' }))
+    const client = new PStorageClient({ baseUrl: `${url}/`, headers: { 'x-trace': 't1' } })
+    await client.cloneVolume('a/b?c', { name: 'clone' })
+    expect(seen[0]).toMatchObject({
+      method: 'POST',
+      url: '/api/v1/volumes/a%2Fb%3Fc/clone',
+      body: '{"name":"clone"}',
+    })
+    expect(seen[0]?.headers['content-type']).toBe('application/json')
+    expect(seen[0]?.headers['x-trace']).toBe('t1')
+  })
+
+  it('retries 429 and 503 after Retry-After, then succeeds', async () => {
+    const { url, seen } = await serve(
+      json(429, { error: 'rate_limited', detail: 'slow down' }, { 'retry-after': '0' }),
+      json(503, { error: 'service_unavailable', detail: 'busy' }, { 'retry-after': '0' }),
+      json(200, { status: 'healthy', reduction_ratio: 1, cluster_enabled: false }),
+    )
+    const health = await new PStorageClient({ baseUrl: url }).getHealth()
+    expect(health.status).toBe('healthy')
+    expect(seen).toHaveLength(3)
+  })
+
+  it('gives up after `retries` and throws the typed error', async () => {
+    const { url, seen } = await serve(
+      json(429, { error: 'rate_limited', detail: 'slow down' }, { 'retry-after': '0' }),
+    )
+    const error = await new PStorageClient({ baseUrl: url, retries: 1 })
+      .getHealth()
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ApiError)
+    expect(error).toMatchObject({ status: 429, error: 'rate_limited', detail: 'slow down' })
+    expect(seen).toHaveLength(2)
+  })
+
+  it('does not retry other errors, and keeps details and the request id', async () => {
+    const body = {
+      error: 'validation_error',
+      detail: 'bad',
+      details: { issues: [] },
+      request_id: 'r-1',
+    }
+    const { url, seen } = await serve(json(422, body))
+    const error = await new PStorageClient({ baseUrl: url })
+      .createVolume({ name: 'x', size_gb: 1 })
+      .catch((e) => e)
+    expect(error).toMatchObject({
+      status: 422,
+      error: 'validation_error',
+      details: { issues: [] },
+      requestId: 'r-1',
+    })
+    expect(seen).toHaveLength(1)
+  })
+
+  it('turns a non-JSON error page (a proxy) into an ApiError too', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(502, { 'content-type': 'text/html' })
+      res.end('<h1>Bad Gateway</h1>')
+    })
+    const error = await new PStorageClient({ baseUrl: url }).getHealth().catch((e: unknown) => e)
+    expect(error).toMatchObject({
+      status: 502,
+      error: 'http_error',
+      detail: '<h1>Bad Gateway</h1>',
+    })
+  })
+
+  it('answers void for 204', async () => {
+    const { url } = await serve((_req, res) => {
+      res.writeHead(204)
+      res.end()
+    })
+    await expect(new PStorageClient({ baseUrl: url }).deleteVolume('v')).resolves.toBeUndefined()
+  })
+})
+
+describe('transport helpers', () => {
+  it('reads Retry-After as seconds or an HTTP date', () => {
+    expect(retryAfterMs('3')).toBe(3000)
+    expect(
+      retryAfterMs('Wed, 21 Oct 2015 07:28:10 GMT', Date.parse('Wed, 21 Oct 2015 07:28:00 GMT')),
+    ).toBe(10_000)
+    expect(retryAfterMs(null)).toBe(1000)
+    expect(retryAfterMs('soon')).toBe(1000)
+  })
+
+  it('builds query strings from defined values only', () => {
+    expect(queryString({ limit: 5, search: 'a b', sort: undefined, offset: null })).toBe(
+      '?limit=5&search=a+b',
+    )
+    expect(queryString(undefined)).toBe('')
+  })
+})

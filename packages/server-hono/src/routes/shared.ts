@@ -1,0 +1,49 @@
+import { z } from '@hono/zod-openapi'
+import { ErrorResponseSchema } from '@pstorage/core'
+
+/** The documented error answers a route may give, each in the one error shape. */
+const ERRORS = {
+  400: 'Malformed or semantically invalid request (for example an unaligned offset)',
+  404: 'The resource does not exist',
+  409: 'Conflict with the current state (for example a duplicate name)',
+  413: 'Request or response too large',
+  422: 'The request does not match the schema',
+  500: 'Internal error; the body carries a request id to quote',
+  507: 'The medium has no space for the write',
+} as const
+
+/** The `responses` entries of the given error statuses. */
+export function errors<S extends keyof typeof ERRORS>(...statuses: S[]) {
+  return Object.fromEntries(
+    statuses.map((status) => [
+      status,
+      {
+        description: ERRORS[status],
+        content: { 'application/json': { schema: ErrorResponseSchema } },
+      },
+    ]),
+  ) as unknown as {
+    [K in S]: {
+      description: string
+      content: { 'application/json': { schema: typeof ErrorResponseSchema } }
+    }
+  }
+}
+
+/** A JSON body of `schema`, required. */
+export function jsonRequest<T extends z.ZodType>(schema: T) {
+  return { required: true, content: { 'application/json': { schema } } } as const
+}
+
+/** A JSON response of `schema`. */
+export function jsonResponse<T extends z.ZodType>(description: string, schema: T) {
+  return { description, content: { 'application/json': { schema } } } as const
+}
+
+/** `{volume_id}` in a path: any string; an unknown one is a 404 from the service. */
+export const VolumeIdParams = z.object({
+  volume_id: z.string().meta({
+    param: { name: 'volume_id', in: 'path' },
+    example: '550e8400-e29b-41d4-a716-446655440000',
+  }),
+})

@@ -1,0 +1,24 @@
+import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
+import { HealthSchema, type PStorage } from '@pstorage/core'
+import { jsonResponse } from './shared.js'
+
+export const getHealth = createRoute({
+  method: 'get',
+  path: '/health',
+  operationId: 'getHealth',
+  tags: ['Health'],
+  summary: 'Health check',
+  description: 'Public. `healthy` when the metadata store and the block engine both answer.',
+  responses: {
+    200: jsonResponse('The service is healthy', HealthSchema),
+    503: jsonResponse('The service is unhealthy', HealthSchema),
+  },
+})
+
+/** Mounts `/health` (seeds/001 "Health Check"). */
+export function systemRoutes(app: OpenAPIHono, pstorage: PStorage): void {
+  app.openapi(getHealth, async (c) => {
+    const health = await pstorage.system.health()
+    return health.status === 'unhealthy' ? c.json(health, 503) : c.json(health, 200)
+  })
+}
