@@ -28,11 +28,16 @@ describe('published packages', () => {
       const dir = join(root, 'packages', name)
       await run('pnpm', ['pack', '--pack-destination', scratch], { cwd: dir })
       const manifest = JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8'))
-      const tarball = readdirSync(scratch).find((f) => f.startsWith(`pstorage-${name}-`) && f.endsWith('.tgz'))
+      const tarball = readdirSync(scratch).find(
+        (f) => f.startsWith(`pstorage-${name}-`) && f.endsWith('.tgz'),
+      )
       expect(tarball, `tarball of ${manifest.name}`).toBeDefined()
       tarballs.push(`./${tarball}`)
     }
-    writeFileSync(join(scratch, 'package.json'), JSON.stringify({ name: 'scratch', private: true, type: 'module' }))
+    writeFileSync(
+      join(scratch, 'package.json'),
+      JSON.stringify({ name: 'scratch', private: true, type: 'module' }),
+    )
     await run('npm', ['install', '--no-audit', '--no-fund', ...tarballs, '@types/node@24.19.2'], {
       cwd: scratch,
       maxBuffer: 16 * 1024 * 1024,
@@ -40,11 +45,17 @@ describe('published packages', () => {
 
     // Every subpath of every exports map resolves to a file that exists.
     for (const name of PUBLISHED) {
-      const manifest = JSON.parse(readFileSync(join(scratch, 'node_modules', '@pstorage', name, 'package.json'), 'utf8'))
+      const manifest = JSON.parse(
+        readFileSync(join(scratch, 'node_modules', '@pstorage', name, 'package.json'), 'utf8'),
+      )
       for (const [subpath, target] of Object.entries(manifest.exports as Record<string, unknown>)) {
-        const files = typeof target === 'string' ? [target] : Object.values(target as Record<string, string>)
+        const files =
+          typeof target === 'string' ? [target] : Object.values(target as Record<string, string>)
         for (const file of files) {
-          expect(existsSync(join(scratch, 'node_modules', '@pstorage', name, file)), `${name} ${subpath} → ${file}`).toBe(true)
+          expect(
+            existsSync(join(scratch, 'node_modules', '@pstorage', name, file)),
+            `${name} ${subpath} → ${file}`,
+          ).toBe(true)
         }
       }
     }

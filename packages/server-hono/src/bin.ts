@@ -59,6 +59,19 @@ async function main(): Promise<void> {
 
   const pstorage = await createPStorage({ dataDir })
   const server = await startServer(pstorage, { port, hostname })
+  let stopping = false
+  const stop = async (signal: string) => {
+    if (stopping) return
+    stopping = true
+    process.stdout.write(`Received ${signal}, shutting down\n`)
+    await server.close().catch(() => undefined)
+    await pstorage.close()
+    process.exit(0)
+  }
+  process.on('SIGINT', () => void stop('SIGINT'))
+  process.on('SIGTERM', () => void stop('SIGTERM'))
+
+  // The banner comes last: whoever waits for it may signal us at once.
   const shown =
     hostname === '0.0.0.0' || hostname === '::'
       ? server.url.replace(/\/\/[^:]+|\/\/\[.*\]/, '//localhost')
@@ -74,18 +87,6 @@ async function main(): Promise<void> {
       '',
     ].join('\n'),
   )
-
-  let stopping = false
-  const stop = async (signal: string) => {
-    if (stopping) return
-    stopping = true
-    process.stdout.write(`Received ${signal}, shutting down\n`)
-    await server.close().catch(() => undefined)
-    await pstorage.close()
-    process.exit(0)
-  }
-  process.on('SIGINT', () => void stop('SIGINT'))
-  process.on('SIGTERM', () => void stop('SIGTERM'))
 }
 
 main().catch((error: unknown) => {
