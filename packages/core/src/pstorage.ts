@@ -6,6 +6,7 @@ import { type Clock, systemClock } from './ports/clock.js'
 import type { EventBus } from './ports/event-bus.js'
 import { type IdGenerator, uuidGenerator } from './ports/id-generator.js'
 import type { MetadataStore } from './ports/metadata-store.js'
+import { type ClusterService, createClusterService } from './services/cluster-service.js'
 import { createSnapshotService, type SnapshotService } from './services/snapshot-service.js'
 import { createSystemService, type SystemService } from './services/system-service.js'
 import { createVolumeService, type VolumeService } from './services/volume-service.js'
@@ -41,6 +42,7 @@ export interface PStorage {
   readonly volumes: VolumeService
   readonly snapshots: SnapshotService
   readonly system: SystemService
+  readonly cluster: ClusterService
   readonly engine: BlockEngine
   readonly store: MetadataStore
   readonly events: EventBus
@@ -72,6 +74,7 @@ export async function createPStorage(options: PStorageOptions = {}): Promise<PSt
   const volumes = volumeRepository(store.db)
   const snapshots = snapshotRepository(store.db)
   const deps = { engine, volumes, snapshots, clock, ids: options.ids ?? uuidGenerator, events }
+  const nodeId = options.nodeId ?? 'node-1'
   let closing: Promise<void> | undefined
   return Object.freeze({
     volumes: createVolumeService(deps),
@@ -81,8 +84,11 @@ export async function createPStorage(options: PStorageOptions = {}): Promise<PSt
       store,
       volumes,
       snapshots,
-      nodeId: options.nodeId ?? 'node-1',
+      nodeId,
+      clock,
+      ...(options.dataDir && { dataDir: options.dataDir }),
     }),
+    cluster: createClusterService({ db: store.db, clock, nodeId }),
     engine,
     store,
     events,

@@ -3,6 +3,9 @@ import { OpenAPIHono } from '@hono/zod-openapi'
 import { PSTORAGE_VERSION, type PStorage } from '@pstorage/core'
 import { requestId } from 'hono/request-id'
 import { defaultHook, onError, onNotFound } from './errors.js'
+import { clusterRoutes } from './routes/cluster.js'
+import { metricsRoutes } from './routes/metrics.js'
+import { snapshotRoutes } from './routes/snapshots.js'
 import { systemRoutes } from './routes/system.js'
 import { volumeRoutes } from './routes/volumes.js'
 
@@ -28,6 +31,10 @@ export const OPENAPI_INFO = Object.freeze({
     { name: 'Health', description: 'Liveness and status' },
     { name: 'Volumes', description: 'Volumes of the virtual array (seeds/001)' },
     { name: 'Data', description: 'Block reads and writes' },
+    { name: 'Snapshots', description: 'Point-in-time copies and restores' },
+    { name: 'Arrays', description: 'The storage array' },
+    { name: 'Metrics', description: 'Reduction, flash, volume and replication metrics' },
+    { name: 'Cluster', description: 'Cluster status, peers, failover' },
   ],
 })
 
@@ -50,6 +57,9 @@ export function createApp(pstorage: PStorage, options: AppOptions = {}): OpenAPI
 
   systemRoutes(app, pstorage)
   volumeRoutes(app, pstorage)
+  snapshotRoutes(app, pstorage)
+  metricsRoutes(app, pstorage)
+  clusterRoutes(app, pstorage)
 
   app.doc31('/openapi.json', OPENAPI_INFO)
   app.get('/docs', swaggerUI({ url: '/openapi.json', title: 'PStorage API' }))

@@ -80,6 +80,6 @@ describe('createApp error mapping', () => {
       headers: { 'x-request-id': 'trace-42' },
     })
     expect(echoed.headers.get('x-request-id')).toBe('trace-42')
-    expect((await echoed.json()).request_id).toBe('trace-42')
+    expect(((await echoed.json()) as { request_id: string }).request_id).toBe('trace-42')
   })
 })

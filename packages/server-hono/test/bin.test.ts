@@ -9,7 +9,7 @@ const run = promisify(execFile)
 
 describe('pstorage-server bin', () => {
   it('takes its settings from the environment too, and keeps metadata in the data directory', async () => {
-    const server = await startServerProcess([], { PSTORAGE_HOST: '127.0.0.2' })
+    const server = await startServerProcess({ env: { PSTORAGE_HOST: '127.0.0.2' } })
     try {
       expect(server.url).toMatch(/^http:\/\/127\.0\.0\.2:\d+$/)
       expect(server.output()).toContain(`${server.url}/docs`)

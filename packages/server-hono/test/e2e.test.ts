@@ -20,6 +20,13 @@ afterAll(() => server?.stop())
 const b64 = (text: string) => Buffer.from(text).toString('base64')
 const text = (data: string) => Buffer.from(data, 'base64').toString()
 
+/** The parts of the served OpenAPI document the tests read. */
+interface OpenApiDocument {
+  openapi: string
+  paths: Record<string, Record<string, { operationId: string }>>
+  components: { schemas: Record<string, { properties: Record<string, { example?: unknown }> }> }
+}
+
 /** The `ApiError` a call rejects with (fails the test if it resolves). */
 async function apiError(promise: Promise<unknown>): Promise<ApiError> {
   const error = await promise.then(
@@ -74,9 +81,11 @@ describe('service documents', () => {
     })
   })
 
-  it('serves a valid OpenAPI 3.1 document listing every volume route with examples', async () => {
-    const document = await (await fetch(`${server.url}/openapi.json`)).json()
-    const result = await new Validator().validate(document)
+  it('serves a valid OpenAPI 3.1 document listing every route of seeds/001 with examples', async () => {
+    const document = (await (await fetch(`${server.url}/openapi.json`)).json()) as OpenApiDocument
+    const result = await new Validator().validate(
+      document as unknown as Parameters<Validator['validate']>[0],
+    )
     expect(result.errors ?? []).toEqual([])
     expect(result.valid).toBe(true)
     expect(document.openapi).toMatch(/^3\.1\./)
@@ -87,19 +96,56 @@ describe('service documents', () => {
       .sort()
     expect(operations).toEqual(
       [
-        'cloneVolume',
-        'createVolume',
-        'deleteVolume',
-        'getHealth',
-        'getVolume',
-        'listVolumes',
-        'readVolume',
-        'resizeVolume',
-        'updateVolume',
-        'writeVolume',
+        ...['getHealth', 'getHealthDetailed', 'listArrays'],
+        ...[
+          'createVolume',
+          'listVolumes',
+          'getVolume',
+          'updateVolume',
+          'deleteVolume',
+          'resizeVolume',
+          'cloneVolume',
+        ],
+        ...['writeVolume', 'readVolume'],
+        ...[
+          'createSnapshot',
+          'listVolumeSnapshots',
+          'listSnapshots',
+          'getSnapshot',
+          'deleteSnapshot',
+          'restoreSnapshot',
+        ],
+        ...[
+          'getMetrics',
+          'getReductionMetrics',
+          'getFlashMetrics',
+          'getVolumeMetrics',
+          'getReplicationMetrics',
+        ],
+        ...[
+          'getClusterStatus',
+          'getReplicationStatus',
+          'addPeer',
+          'removePeer',
+          'failover',
+          'failback',
+          'heartbeat',
+        ],
       ].sort(),
     )
-    expect(document.components.schemas.Volume.properties.size_bytes.example).toBe(107374182400)
+    expect(document.components.schemas.Volume?.properties.size_bytes?.example).toBe(107374182400)
+    // Every operation carries at least one example, in its parameters or its (resolved) schemas.
+    const resolve = (node: unknown, depth = 0): unknown => {
+      if (depth > 24 || node === null || typeof node !== 'object') return node
+      const ref = (node as { $ref?: string }).$ref
+      if (ref) return resolve(document.components.schemas[ref.split('/').pop()!], depth + 1)
+      return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, resolve(v, depth + 1)]))
+    }
+    for (const [path, item] of Object.entries(document.paths)) {
+      for (const [method, operation] of Object.entries(item)) {
+        expect(JSON.stringify(resolve(operation)), `${method} ${path}`).toContain('"example"')
+      }
+    }
   })
 
   it('serves the Swagger UI at /docs, pointing at /openapi.json', async () => {
@@ -258,7 +304,7 @@ describe('bad input: 4xx in the error shape, and nothing written', () => {
       JSON.stringify({ name: 'x', size_gb: 1, sise: 2 }),
     )
     expect(unknown.status).toBe(422)
-    expect((await unknown.json()).error).toBe('validation_error')
+    expect(((await unknown.json()) as { error: string }).error).toBe('validation_error')
     const missing = await raw('POST', '/api/v1/volumes', JSON.stringify({ name: 'x' }))
     expect(missing.status).toBe(422)
     const proto = await raw(
@@ -334,7 +380,7 @@ describe('bad input: 4xx in the error shape, and nothing written', () => {
     for (const query of ['limit=0', 'limit=5000', 'order=sideways', 'sort=password', 'bogus=1']) {
       const response = await raw('GET', `/api/v1/volumes?${query}`)
       expect(response.status, query).toBe(422)
-      expect((await response.json()).error).toBe('validation_error')
+      expect(((await response.json()) as { error: string }).error).toBe('validation_error')
     }
     const read = await raw('GET', `/api/v1/volumes/${volumeId}/read?offset=-1`)
     expect(read.status).toBe(422)

@@ -17,12 +17,20 @@ export interface ServerProcess {
   stop(): Promise<void>
 }
 
+/** Options of {@link startServerProcess}. */
+export interface ServerProcessOptions {
+  readonly args?: string[]
+  readonly env?: NodeJS.ProcessEnv
+  /** Reuse this data directory (a restart); it is then kept on `stop()`. */
+  readonly dataDir?: string
+}
+
 /** Starts the real bin (`--port 0`) and waits for the URL it prints. */
 export async function startServerProcess(
-  args: string[] = [],
-  env: NodeJS.ProcessEnv = {},
+  options: ServerProcessOptions = {},
 ): Promise<ServerProcess> {
-  const dataDir = mkdtempSync(join(tmpdir(), 'pstorage-e2e-'))
+  const { args = [], env = {} } = options
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pstorage-e2e-'))
   const child = spawn(process.execPath, [BIN, '--port', '0', '--data-dir', dataDir, ...args], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -56,7 +64,7 @@ export async function startServerProcess(
         child.kill('SIGTERM')
         await exited
       }
-      rmSync(dataDir, { recursive: true, force: true })
+      if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true })
     },
   }
 }

@@ -38,6 +38,17 @@ export abstract class GeneratedOperations {
   }
 
   /**
+   * Detailed health
+   *
+   * Database, data directory (written to for real), engine, free space, memory and uptime.
+   *
+   * `GET /health/detailed`
+   */
+  getHealthDetailed(options?: RequestOptions): Promise<Ok<'getHealthDetailed', 200>> {
+    return this.request<Ok<'getHealthDetailed', 200>>({ method: 'GET', path: `/health/detailed` }, options)
+  }
+
+  /**
    * List volumes
    *
    * Paged with `limit`/`offset` (alias `skip`); `X-Total-Count` carries the total.
@@ -132,5 +143,190 @@ export abstract class GeneratedOperations {
    */
   readVolume(volume_id: string, query?: Query<'readVolume'>, options?: RequestOptions): Promise<Ok<'readVolume', 200>> {
     return this.request<Ok<'readVolume', 200>>({ method: 'GET', path: `/api/v1/volumes/${encodeURIComponent(volume_id)}/read`, query }, options)
+  }
+
+  /**
+   * List a volume's snapshots
+   *
+   * `GET /api/v1/volumes/{volume_id}/snapshots`
+   */
+  listVolumeSnapshots(volume_id: string, query?: Query<'listVolumeSnapshots'>, options?: RequestOptions): Promise<Ok<'listVolumeSnapshots', 200>> {
+    return this.request<Ok<'listVolumeSnapshots', 200>>({ method: 'GET', path: `/api/v1/volumes/${encodeURIComponent(volume_id)}/snapshots`, query }, options)
+  }
+
+  /**
+   * Create a snapshot
+   *
+   * Instant and immutable; snapshot names are unique per volume.
+   *
+   * `POST /api/v1/volumes/{volume_id}/snapshots`
+   */
+  createSnapshot(volume_id: string, body: Body<'createSnapshot'>, options?: RequestOptions): Promise<Ok<'createSnapshot', 201>> {
+    return this.request<Ok<'createSnapshot', 201>>({ method: 'POST', path: `/api/v1/volumes/${encodeURIComponent(volume_id)}/snapshots`, body }, options)
+  }
+
+  /**
+   * List snapshots of all volumes
+   *
+   * `GET /api/v1/snapshots`
+   */
+  listSnapshots(query?: Query<'listSnapshots'>, options?: RequestOptions): Promise<Ok<'listSnapshots', 200>> {
+    return this.request<Ok<'listSnapshots', 200>>({ method: 'GET', path: `/api/v1/snapshots`, query }, options)
+  }
+
+  /**
+   * Get a snapshot
+   *
+   * `GET /api/v1/volumes/{volume_id}/snapshots/{snapshot_id}`
+   */
+  getSnapshot(volume_id: string, snapshot_id: string, options?: RequestOptions): Promise<Ok<'getSnapshot', 200>> {
+    return this.request<Ok<'getSnapshot', 200>>({ method: 'GET', path: `/api/v1/volumes/${encodeURIComponent(volume_id)}/snapshots/${encodeURIComponent(snapshot_id)}` }, options)
+  }
+
+  /**
+   * Delete a snapshot
+   *
+   * Blocks that other volumes or snapshots share stay.
+   *
+   * `DELETE /api/v1/volumes/{volume_id}/snapshots/{snapshot_id}`
+   */
+  deleteSnapshot(volume_id: string, snapshot_id: string, options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'DELETE', path: `/api/v1/volumes/${encodeURIComponent(volume_id)}/snapshots/${encodeURIComponent(snapshot_id)}` }, options)
+  }
+
+  /**
+   * Restore a snapshot
+   *
+   * `target_volume_id: null` creates a new volume (201); an id overwrites that volume (200), which must be at least as large as the snapshot.
+   *
+   * `POST /api/v1/volumes/{volume_id}/snapshots/{snapshot_id}/restore`
+   */
+  restoreSnapshot(volume_id: string, snapshot_id: string, body: Body<'restoreSnapshot'>, options?: RequestOptions): Promise<Ok<'restoreSnapshot', 200>> {
+    return this.request<Ok<'restoreSnapshot', 200>>({ method: 'POST', path: `/api/v1/volumes/${encodeURIComponent(volume_id)}/snapshots/${encodeURIComponent(snapshot_id)}/restore`, body }, options)
+  }
+
+  /**
+   * The storage array, with live capacity
+   *
+   * `GET /api/v1/arrays`
+   */
+  listArrays(options?: RequestOptions): Promise<Ok<'listArrays', 200>> {
+    return this.request<Ok<'listArrays', 200>>({ method: 'GET', path: `/api/v1/arrays` }, options)
+  }
+
+  /**
+   * Every metrics document at once
+   *
+   * `GET /api/v1/metrics`
+   */
+  getMetrics(options?: RequestOptions): Promise<Ok<'getMetrics', 200>> {
+    return this.request<Ok<'getMetrics', 200>>({ method: 'GET', path: `/api/v1/metrics` }, options)
+  }
+
+  /**
+   * Data reduction: pattern removal, dedupe, compression
+   *
+   * `GET /api/v1/metrics/reduction`
+   */
+  getReductionMetrics(options?: RequestOptions): Promise<Ok<'getReductionMetrics', 200>> {
+    return this.request<Ok<'getReductionMetrics', 200>>({ method: 'GET', path: `/api/v1/metrics/reduction` }, options)
+  }
+
+  /**
+   * The simulated flash medium: capacity, wear, garbage collection
+   *
+   * `GET /api/v1/metrics/flash`
+   */
+  getFlashMetrics(options?: RequestOptions): Promise<Ok<'getFlashMetrics', 200>> {
+    return this.request<Ok<'getFlashMetrics', 200>>({ method: 'GET', path: `/api/v1/metrics/flash` }, options)
+  }
+
+  /**
+   * Volumes and snapshots
+   *
+   * `GET /api/v1/metrics/volumes`
+   */
+  getVolumeMetrics(options?: RequestOptions): Promise<Ok<'getVolumeMetrics', 200>> {
+    return this.request<Ok<'getVolumeMetrics', 200>>({ method: 'GET', path: `/api/v1/metrics/volumes` }, options)
+  }
+
+  /**
+   * Replication (the disabled shape until clustering exists)
+   *
+   * `GET /api/v1/metrics/replication`
+   */
+  getReplicationMetrics(options?: RequestOptions): Promise<Ok<'getReplicationMetrics', 200>> {
+    return this.request<Ok<'getReplicationMetrics', 200>>({ method: 'GET', path: `/api/v1/metrics/replication` }, options)
+  }
+
+  /**
+   * Cluster status
+   *
+   * On a single node: this node is the primary of a one-node cluster, with quorum.
+   *
+   * `GET /api/v1/cluster/status`
+   */
+  getClusterStatus(options?: RequestOptions): Promise<Ok<'getClusterStatus', 200>> {
+    return this.request<Ok<'getClusterStatus', 200>>({ method: 'GET', path: `/api/v1/cluster/status` }, options)
+  }
+
+  /**
+   * Replication status and registered peers
+   *
+   * `GET /api/v1/cluster/replication`
+   */
+  getReplicationStatus(options?: RequestOptions): Promise<Ok<'getReplicationStatus', 200>> {
+    return this.request<Ok<'getReplicationStatus', 200>>({ method: 'GET', path: `/api/v1/cluster/replication` }, options)
+  }
+
+  /**
+   * Register a peer
+   *
+   * `POST /api/v1/cluster/peers`
+   */
+  addPeer(body: Body<'addPeer'>, options?: RequestOptions): Promise<Ok<'addPeer', 201>> {
+    return this.request<Ok<'addPeer', 201>>({ method: 'POST', path: `/api/v1/cluster/peers`, body }, options)
+  }
+
+  /**
+   * Remove a peer
+   *
+   * `DELETE /api/v1/cluster/peers/{node_id}`
+   */
+  removePeer(node_id: string, options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'DELETE', path: `/api/v1/cluster/peers/${encodeURIComponent(node_id)}` }, options)
+  }
+
+  /**
+   * Manual failover
+   *
+   * `target_node: null` elects a primary automatically. Refused (409) while clustering is disabled.
+   *
+   * `POST /api/v1/cluster/failover`
+   */
+  failover(body: Body<'failover'>, options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'POST', path: `/api/v1/cluster/failover`, body }, options)
+  }
+
+  /**
+   * Manual failback
+   *
+   * Restores the original primary after a failover. Refused (409) while clustering is disabled.
+   *
+   * `POST /api/v1/cluster/failback`
+   */
+  failback(options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'POST', path: `/api/v1/cluster/failback` }, options)
+  }
+
+  /**
+   * Heartbeat from a peer (internal)
+   *
+   * Records that a registered peer is alive; its state in the replication status follows.
+   *
+   * `POST /api/v1/cluster/heartbeat`
+   */
+  heartbeat(body: Body<'heartbeat'>, options?: RequestOptions): Promise<Ok<'heartbeat', 200>> {
+    return this.request<Ok<'heartbeat', 200>>({ method: 'POST', path: `/api/v1/cluster/heartbeat`, body }, options)
   }
 }

@@ -27,14 +27,25 @@ export interface SnapshotsTable {
   created_at: string
 }
 
+/** Row of `cluster_peers`: nodes registered with `POST /api/v1/cluster/peers`. */
+export interface ClusterPeersTable {
+  node_id: string
+  url: string
+  /** Epoch seconds of the last heartbeat received from the peer (seeds/001 shows seconds). */
+  last_heartbeat: number | null
+  created_at: string
+}
+
 /** The metadata schema, as the migrations leave it. */
 export interface Database {
   volumes: VolumesTable
   snapshots: SnapshotsTable
+  cluster_peers: ClusterPeersTable
 }
 
 export type VolumeRow = Selectable<VolumesTable>
 export type NewVolumeRow = Insertable<VolumesTable>
 export type VolumeRowUpdate = Updateable<VolumesTable>
 export type SnapshotRow = Selectable<SnapshotsTable>
+export type ClusterPeerRow = Selectable<ClusterPeersTable>
 export type NewSnapshotRow = Insertable<SnapshotsTable>

@@ -35,6 +35,14 @@ export const MIGRATIONS: Readonly<Record<string, readonly string[]>> = Object.fr
     'CREATE UNIQUE INDEX snapshots_volume_name_unique ON snapshots (volume_id, name)',
     'CREATE INDEX snapshots_volume_id ON snapshots (volume_id)',
   ],
+  '0002_cluster_peers': [
+    `CREATE TABLE cluster_peers (
+      node_id TEXT PRIMARY KEY,
+      url TEXT NOT NULL,
+      last_heartbeat DOUBLE PRECISION,
+      created_at TEXT NOT NULL
+    )`,
+  ],
 })
 
 /** Feeds {@link MIGRATIONS} to Kysely's `Migrator`. */

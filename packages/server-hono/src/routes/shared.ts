@@ -1,6 +1,9 @@
 import { z } from '@hono/zod-openapi'
 import { ErrorResponseSchema } from '@pstorage/core'
 
+/** Any JSON body but a data write. */
+export const SMALL_BODY_BYTES = 1024 * 1024
+
 /** The documented error answers a route may give, each in the one error shape. */
 const ERRORS = {
   400: 'Malformed or semantically invalid request (for example an unaligned offset)',

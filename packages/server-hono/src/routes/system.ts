@@ -1,5 +1,5 @@
 import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
-import { HealthSchema, type PStorage } from '@pstorage/core'
+import { HealthDetailedSchema, HealthSchema, type PStorage } from '@pstorage/core'
 import { jsonResponse } from './shared.js'
 
 export const getHealth = createRoute({
@@ -15,10 +15,28 @@ export const getHealth = createRoute({
   },
 })
 
-/** Mounts `/health` (seeds/001 "Health Check"). */
+export const getHealthDetailed = createRoute({
+  method: 'get',
+  path: '/health/detailed',
+  operationId: 'getHealthDetailed',
+  tags: ['Health'],
+  summary: 'Detailed health',
+  description:
+    'Database, data directory (written to for real), engine, free space, memory and uptime.',
+  responses: {
+    200: jsonResponse('Healthy or degraded', HealthDetailedSchema),
+    503: jsonResponse('Unhealthy', HealthDetailedSchema),
+  },
+})
+
+/** Mounts `/health` (seeds/001 "Health Check") and `/health/detailed`. */
 export function systemRoutes(app: OpenAPIHono, pstorage: PStorage): void {
   app.openapi(getHealth, async (c) => {
     const health = await pstorage.system.health()
+    return health.status === 'unhealthy' ? c.json(health, 503) : c.json(health, 200)
+  })
+  app.openapi(getHealthDetailed, async (c) => {
+    const health = await pstorage.system.healthDetailed()
     return health.status === 'unhealthy' ? c.json(health, 503) : c.json(health, 200)
   })
 }

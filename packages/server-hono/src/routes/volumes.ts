@@ -14,7 +14,7 @@ import {
   WriteResponseSchema,
 } from '@pstorage/core'
 import { jsonBody } from '../json-body.js'
-import { errors, jsonRequest, jsonResponse, VolumeIdParams } from './shared.js'
+import { errors, jsonRequest, jsonResponse, SMALL_BODY_BYTES, VolumeIdParams } from './shared.js'
 
 const tags = ['Volumes']
 const dataTags = ['Data']
@@ -22,8 +22,6 @@ const params = VolumeIdParams
 
 /** The largest JSON body of a write: 16 MiB of data as base64, plus room for the envelope. */
 const WRITE_BODY_BYTES = Math.ceil((16 * 1024 * 1024) / 3) * 4 + 64 * 1024
-/** Any other JSON body. */
-const SMALL_BODY_BYTES = 1024 * 1024
 
 export const createVolume = createRoute({
   method: 'post',
