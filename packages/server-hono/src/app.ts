@@ -4,6 +4,7 @@ import { PSTORAGE_VERSION, type PStorage } from '@pstorage/core'
 import { requestId } from 'hono/request-id'
 import { defaultHook, onError, onNotFound } from './errors.js'
 import { clusterRoutes } from './routes/cluster.js'
+import { dataRoutes } from './routes/data.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { snapshotRoutes } from './routes/snapshots.js'
 import { systemRoutes } from './routes/system.js'
@@ -57,6 +58,7 @@ export function createApp(pstorage: PStorage, options: AppOptions = {}): OpenAPI
 
   systemRoutes(app, pstorage)
   volumeRoutes(app, pstorage)
+  dataRoutes(app, pstorage)
   snapshotRoutes(app, pstorage)
   metricsRoutes(app, pstorage)
   clusterRoutes(app, pstorage)

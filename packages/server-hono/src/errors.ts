@@ -16,6 +16,7 @@ const CODE_OF_STATUS: Partial<Record<number, ErrorCode>> = {
   403: 'forbidden',
   404: 'not_found',
   409: 'conflict',
+  411: 'length_required',
   413: 'payload_too_large',
   415: 'unsupported_media_type',
   416: 'range_not_satisfiable',
@@ -49,6 +50,10 @@ export function errorResponse(
 export function onError(log: (message: string, error: unknown) => void) {
   return (error: Error, c: Context) => {
     if (isPStorageError(error)) {
+      // RFC 9110 §15.5.17: a 416 says how large the resource is.
+      if (error.code === 'range_not_satisfiable' && typeof error.details?.size === 'number') {
+        c.header('Content-Range', `bytes */${error.details.size}`)
+      }
       if (error.status >= 500)
         log(`[pstorage] ${c.req.method} ${c.req.path} failed (${error.code})`, error)
       return errorResponse(c, error.status, error.code, error.detail, error.details)

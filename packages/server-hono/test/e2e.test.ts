@@ -106,7 +106,7 @@ describe('service documents', () => {
           'resizeVolume',
           'cloneVolume',
         ],
-        ...['writeVolume', 'readVolume'],
+        ...['writeVolume', 'readVolume', 'putVolumeData', 'getVolumeData'],
         ...[
           'createSnapshot',
           'listVolumeSnapshots',

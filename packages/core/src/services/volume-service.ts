@@ -27,6 +27,7 @@ import {
   type VolumeRepository,
 } from '../store/repositories.js'
 import { parseInput, parseListQuery } from './validate.js'
+import { readAsStream, writeFromStream } from './volume-streams.js'
 
 /** What the volume and snapshot services are built from. */
 export interface ServiceDeps {
@@ -239,6 +240,59 @@ export function createVolumeService(deps: ServiceDeps) {
         was_deduplicated: result.was_deduplicated,
         was_compressed: result.was_compressed,
       }
+    },
+
+    /**
+     * Writes `length` bytes streamed from `source` at a block-aligned `offset` (the binary
+     * data path). The whole range is validated before the first byte is read, so a
+     * rejected stream writes nothing.
+     */
+    async writeStream(
+      id: string,
+      offset: number,
+      length: number,
+      source: AsyncIterable<Uint8Array>,
+    ): Promise<WriteResponse> {
+      const current = await row(id)
+      const size = Number(current.size_bytes)
+      if (!Number.isSafeInteger(offset) || offset < 0 || offset % BLOCK_SIZE !== 0) {
+        throw new PStorageError(
+          'bad_request',
+          `Offset must be aligned to block size (${BLOCK_SIZE})`,
+        )
+      }
+      if (!Number.isSafeInteger(length) || length < 1 || offset + length > size) {
+        throw new PStorageError(
+          'bad_request',
+          `Write of ${length} bytes at offset ${offset} goes past the end of the volume (${size} bytes)`,
+        )
+      }
+      return writeFromStream(id, offset, length, source, (at, data) =>
+        service.writeBytes(id, at, data),
+      )
+    },
+
+    /** Streams `length` bytes from `offset` (the binary data path); the range is checked first. */
+    async readStream(
+      id: string,
+      offset: number,
+      length: number,
+    ): Promise<AsyncIterable<Uint8Array>> {
+      const current = await row(id)
+      const size = Number(current.size_bytes)
+      if (
+        !Number.isSafeInteger(offset) ||
+        offset < 0 ||
+        !Number.isSafeInteger(length) ||
+        length < 0 ||
+        offset + length > size
+      ) {
+        throw new PStorageError(
+          'bad_request',
+          `Read of ${length} bytes at offset ${offset} goes past the end of the volume (${size} bytes)`,
+        )
+      }
+      return readAsStream(offset, length, (at, n) => engine.read(id, at, n))
     },
 
     /** Reads base64 data (seeds/001 "Read Data"); without `length`, up to the end of written data. */
