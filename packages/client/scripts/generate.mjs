@@ -92,8 +92,10 @@ function emitOperation(path, method, op) {
 function emitOperations(document) {
   const methods = []
   for (const [path, item] of Object.entries(document.paths ?? {})) {
-    for (const method of METHODS)
-      if (item[method]) methods.push(emitOperation(path, method, item[method]))
+    for (const method of METHODS) {
+      if (item[method] && isJsonOperation(item[method]))
+        methods.push(emitOperation(path, method, item[method]))
+    }
   }
   return `${HEADER}import type { RequestOptions, RequestSpec } from '../transport.js'
 import type { operations } from './schema.js'

@@ -64,8 +64,12 @@ export class PStorageClient extends GeneratedOperations {
     options: UploadOptions = {},
   ): Promise<DataWriteResult> {
     const length = data instanceof Uint8Array ? data.byteLength : options.length
-    if (length === undefined) throw new TypeError('uploadVolumeData: pass options.length with a stream')
-    const body = data instanceof Uint8Array || data instanceof ReadableStream ? data : ReadableStream.from(data)
+    if (length === undefined)
+      throw new TypeError('uploadVolumeData: pass options.length with a stream')
+    const body =
+      data instanceof Uint8Array || data instanceof ReadableStream
+        ? data
+        : ReadableStream.from(data)
     const response = await this.#transport.raw(
       {
         method: 'PUT',
@@ -83,7 +87,10 @@ export class PStorageClient extends GeneratedOperations {
    * Streams bytes out of a volume (`GET /api/v1/volumes/{id}/data` with `Range`), as the
    * server produces them.
    */
-  async downloadVolumeData(volumeId: string, options: DownloadOptions = {}): Promise<ReadableStream<Uint8Array>> {
+  async downloadVolumeData(
+    volumeId: string,
+    options: DownloadOptions = {},
+  ): Promise<ReadableStream<Uint8Array>> {
     const { offset, length } = options
     const range =
       offset === undefined && length === undefined

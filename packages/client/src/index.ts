@@ -9,4 +9,10 @@ export {
 } from './client.js'
 export type { Body, Ok, Query } from './generated/operations.js'
 export type { components, operations, paths } from './generated/schema.js'
-export type { RawRequest, RequestOptions, RequestSpec, Transport, TransportOptions } from './transport.js'
+export type {
+  RawRequest,
+  RequestOptions,
+  RequestSpec,
+  Transport,
+  TransportOptions,
+} from './transport.js'

@@ -110,7 +110,10 @@ export function createTransport(options: TransportOptions) {
         method: spec.method,
         path: spec.path,
         ...(spec.query && { query: spec.query }),
-        headers: { accept: 'application/json', ...(hasBody && { 'content-type': 'application/json' }) },
+        headers: {
+          accept: 'application/json',
+          ...(hasBody && { 'content-type': 'application/json' }),
+        },
         ...(hasBody && { body: JSON.stringify(spec.body) }),
       },
       call,

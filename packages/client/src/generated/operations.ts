@@ -146,28 +146,6 @@ export abstract class GeneratedOperations {
   }
 
   /**
-   * Read raw bytes (binary data path)
-   *
-   * Streams the volume as `application/octet-stream`: all of it (200), or one `Range: bytes=a-b` (206 with `Content-Range`). Unwritten space reads as zeros.
-   *
-   * `GET /api/v1/volumes/{volume_id}/data`
-   */
-  getVolumeData(volume_id: string, options?: RequestOptions): Promise<void> {
-    return this.request<void>({ method: 'GET', path: `/api/v1/volumes/${encodeURIComponent(volume_id)}/data` }, options)
-  }
-
-  /**
-   * Write raw bytes (binary data path)
-   *
-   * Streams an `application/octet-stream` body into the volume at `offset` (query) or at the start of `Content-Range: bytes a-b/*`, which must be 4096-aligned. `Content-Length` is required, so the whole range is checked before anything is written. Same reduction accounting as the JSON write. Example: `curl -T disk.raw -H "Content-Type: application/octet-stream" .../data`.
-   *
-   * `PUT /api/v1/volumes/{volume_id}/data`
-   */
-  putVolumeData(volume_id: string, query?: Query<'putVolumeData'>, options?: RequestOptions): Promise<Ok<'putVolumeData', 200>> {
-    return this.request<Ok<'putVolumeData', 200>>({ method: 'PUT', path: `/api/v1/volumes/${encodeURIComponent(volume_id)}/data`, query }, options)
-  }
-
-  /**
    * List a volume's snapshots
    *
    * `GET /api/v1/volumes/{volume_id}/snapshots`
