@@ -11,6 +11,7 @@ export const ERROR_STATUS = {
   conflict: 409,
   clustering_disabled: 409,
   length_required: 411,
+  account_locked: 423,
   payload_too_large: 413,
   unsupported_media_type: 415,
   range_not_satisfiable: 416,

@@ -1,4 +1,5 @@
 import type { Insertable, Selectable, Updateable } from 'kysely'
+import type { IdentityTables } from '../identity/tables.js'
 
 /** Row of `volumes`. Timestamps are RFC 3339 strings, tags a JSON object: portable types. */
 export interface VolumesTable {
@@ -37,7 +38,7 @@ export interface ClusterPeersTable {
 }
 
 /** The metadata schema, as the migrations leave it. */
-export interface Database {
+export interface Database extends IdentityTables {
   volumes: VolumesTable
   snapshots: SnapshotsTable
   cluster_peers: ClusterPeersTable

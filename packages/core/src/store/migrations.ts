@@ -1,4 +1,5 @@
 import { type Kysely, type Migration, type MigrationProvider, sql } from 'kysely'
+import { IDENTITY_MIGRATIONS } from '../identity/migrations.js'
 
 /**
  * The metadata schema, as an ordered list of migrations in portable SQL: every statement
@@ -43,6 +44,7 @@ export const MIGRATIONS: Readonly<Record<string, readonly string[]>> = Object.fr
       created_at TEXT NOT NULL
     )`,
   ],
+  ...IDENTITY_MIGRATIONS,
 })
 
 /** Feeds {@link MIGRATIONS} to Kysely's `Migrator`. */
