@@ -1,0 +1,261 @@
+import {
+  BLOCK_SIZE,
+  type BlockEngine,
+  type CreateVolumeOptions,
+  checkRead,
+  type EngineStats,
+  type EngineVolumeStats,
+  type EngineWriteResult,
+  type IntegrityIssue,
+  notFound,
+  PStorageError,
+  type ReductionPolicy,
+} from '@pstorage/core'
+import { commit, type EngineContext } from './context.js'
+import { reductionRatio } from './counters.js'
+import { engineStats, type FlashDetails, flashDetails } from './flash-stats.js'
+import { fsck } from './fsck.js'
+import { Lane } from './lane.js'
+import { Maintenance } from './maintenance.js'
+import type { MapRow } from './map-index.js'
+import { openContext } from './open-context.js'
+import type { FlashEngineOptions } from './options.js'
+import { readRange } from './read-path.js'
+import { recover } from './recovery.js'
+import { scrub } from './scrub.js'
+import { commitWriteBatch, type WriteRequest } from './write-batch.js'
+
+/**
+ * The name of this engine, for logs, health documents and configuration.
+ *
+ * @example
+ * ```ts
+ * logger.info({ engine: DRIVER_NAME }) // 'flash'
+ * ```
+ */
+export const DRIVER_NAME = 'flash'
+
+/**
+ * The flash engine: the `BlockEngine` port with its optional methods, plus flash details.
+ *
+ * @example
+ * ```ts
+ * const engine: FlashEngine = await createFlashEngine({ dataDir })
+ * const issues = await engine.fsck() // [] when consistent
+ * ```
+ */
+export interface FlashEngine extends BlockEngine {
+  /** Checks metadata and segment consistency; [] means consistent. */
+  fsck(): Promise<IntegrityIssue[]>
+  /** Reads and verifies every live block; [] means nothing is corrupt. */
+  scrub(): Promise<IntegrityIssue[]>
+  /** Collects every segment with dead data now, then levels wear. */
+  collectGarbage(): Promise<void>
+  /** Segments, erase counts, write amplification and other figures beyond the seed shapes. */
+  flashDetails(): Promise<FlashDetails>
+}
+
+const POLICIES: readonly ReductionPolicy[] = ['lz4', 'dense']
+
+/**
+ * Opens (or creates) a flash engine on `dataDir`: inline data reduction (patterns,
+ * SHA-256 dedupe, LZ4) into a log of fixed-size segments on a simulated flash medium with
+ * GC and wear leveling, and metadata in SQLite. Writes resolve once data and metadata are
+ * durable. Recovery of a crashed directory runs before the promise resolves.
+ *
+ * @example
+ * ```ts
+ * const engine = await createFlashEngine({ dataDir: './data/engine', capacityBytes: 1 << 30 })
+ * await engine.createVolume('v1', 1 << 20)
+ * await engine.write('v1', 0, new TextEncoder().encode('Hello World!'))
+ * await engine.close()
+ * ```
+ */
+export async function createFlashEngine(options: FlashEngineOptions): Promise<FlashEngine> {
+  const ctx = openContext(options)
+  try {
+    await recover(ctx)
+  } catch (cause) {
+    await ctx.files.close()
+    ctx.db.close()
+    throw new PStorageError('service_unavailable', '[pstorage] [engine] recovery failed', { cause })
+  }
+  return buildEngine(ctx)
+}
+
+function buildEngine(ctx: EngineContext): FlashEngine {
+  const { maps } = ctx
+  // The lane's commit calls into maintenance (foreground GC), which runs on the lane: the
+  // closure only uses `maintenance` once the first batch runs, after both exist.
+  const lane = new Lane<WriteRequest>(async (batch) => {
+    await commitWriteBatch(ctx, batch, () => maintenance.makeRoom())
+    maintenance.kick()
+  })
+  const maintenance = new Maintenance(ctx, lane)
+  const reads = new Set<Promise<unknown>>()
+
+  const open = () => {
+    if (ctx.state.closed)
+      throw new PStorageError('service_unavailable', 'The block engine is closed')
+  }
+  const volume = (id: string): MapRow => {
+    const found = maps.find('volume', id)
+    if (!found) throw notFound('Volume', id)
+    return found
+  }
+  const snapshot = (id: string): MapRow => {
+    const found = maps.find('snapshot', id)
+    if (!found) throw notFound('Snapshot', id)
+    return found
+  }
+  const fresh = (id: string) => {
+    if (maps.find('volume', id)) throw new PStorageError('conflict', `Volume ${id} already exists`)
+  }
+  const now = () => ctx.options.clock.now().getTime()
+  // Mutations run alone on the lane, after every write queued before them. One accepted
+  // before close() still runs: close() waits for the lane to drain.
+  const mutate = async <T>(fn: () => T): Promise<T> => {
+    open()
+    const result = await lane.run(async () => commit(ctx, fn))
+    maintenance.kick()
+    return result
+  }
+  const reaped = () => {
+    for (const dead of ctx.blocks.reapDead())
+      ctx.segments.addLive(dead.segment, -dead.bytes, -dead.blocks)
+  }
+  const tracked = <T>(promise: Promise<T>): Promise<T> => {
+    reads.add(promise)
+    void promise.finally(() => reads.delete(promise)).catch(() => undefined)
+    return promise
+  }
+
+  const engine: FlashEngine = {
+    createVolume(volumeId: string, sizeBytes: number, options?: CreateVolumeOptions) {
+      return mutate(() => {
+        const policy = options?.policy ?? 'lz4'
+        if (!POLICIES.includes(policy))
+          throw new PStorageError('bad_request', `Unknown reduction policy ${policy}`)
+        if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0)
+          throw new PStorageError('bad_request', `Invalid volume size ${sizeBytes}`)
+        fresh(volumeId)
+        maps.create('volume', volumeId, sizeBytes, policy, now())
+      })
+    },
+    deleteVolume(volumeId) {
+      return mutate(() => {
+        maps.remove(volume(volumeId).id)
+        reaped()
+      })
+    },
+    resizeVolume(volumeId, sizeBytes) {
+      return mutate(() => {
+        const found = volume(volumeId)
+        if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= found.size) {
+          throw new PStorageError(
+            'bad_request',
+            `Volumes only grow: ${sizeBytes} <= ${found.size} bytes`,
+          )
+        }
+        maps.resize(found.id, sizeBytes)
+      })
+    },
+    write(volumeId, offset, data): Promise<EngineWriteResult> {
+      return new Promise((resolve, reject) => {
+        open()
+        // A copy: the caller may reuse its buffer before the batch is taken.
+        lane.write({ volumeId, offset, data: new Uint8Array(data), resolve, reject })
+      })
+    },
+    async read(volumeId, offset, length) {
+      open()
+      const found = volume(volumeId)
+      const end = length === undefined ? Math.max(offset, writtenEndOf(found)) : offset + length
+      checkRead(offset, end - offset, found.size)
+      return tracked(readRange(ctx, found.id, offset, end))
+    },
+    async writtenEnd(volumeId) {
+      open()
+      return writtenEndOf(volume(volumeId))
+    },
+    createSnapshot(volumeId, snapshotId) {
+      return mutate(() => {
+        const source = volume(volumeId)
+        if (maps.find('snapshot', snapshotId))
+          throw new PStorageError('conflict', `Snapshot ${snapshotId} already exists`)
+        maps.copy('snapshot', snapshotId, source, source.size, now())
+      })
+    },
+    deleteSnapshot(snapshotId) {
+      return mutate(() => {
+        maps.remove(snapshot(snapshotId).id)
+        reaped()
+      })
+    },
+    cloneVolume(sourceVolumeId, newVolumeId) {
+      return mutate(() => {
+        const source = volume(sourceVolumeId)
+        fresh(newVolumeId)
+        maps.copy('volume', newVolumeId, source, source.size, now())
+      })
+    },
+    createVolumeFromSnapshot(snapshotId, newVolumeId) {
+      return mutate(() => {
+        const source = snapshot(snapshotId)
+        fresh(newVolumeId)
+        maps.copy('volume', newVolumeId, source, source.size, now())
+      })
+    },
+    restoreSnapshot(snapshotId, targetVolumeId) {
+      return mutate(() => {
+        const source = snapshot(snapshotId)
+        maps.replaceWith(volume(targetVolumeId), source)
+        reaped()
+      })
+    },
+    async volumeStats(volumeId): Promise<EngineVolumeStats> {
+      open()
+      const found = volume(volumeId)
+      return {
+        used_bytes: found.used_bytes,
+        reduction_ratio: reductionRatio(found.used_bytes, maps.physicalBytes(found.id)),
+      }
+    },
+    async stats(): Promise<EngineStats> {
+      open()
+      return engineStats(ctx)
+    },
+    async flashDetails() {
+      open()
+      return flashDetails(ctx)
+    },
+    async fsck() {
+      open()
+      return lane.run(() => fsck(ctx))
+    },
+    async scrub() {
+      open()
+      return lane.run(() => scrub(ctx))
+    },
+    async collectGarbage() {
+      open()
+      await lane.run(() => maintenance.collectAll())
+    },
+    async close() {
+      if (ctx.state.closed) return
+      ctx.state.closed = true
+      await lane.idle()
+      await Promise.allSettled([...reads])
+      await ctx.files.close()
+      ctx.db.close()
+      ctx.cache.clear()
+    },
+  }
+
+  function writtenEndOf(map: MapRow): number {
+    const last = maps.last(map.id)
+    return last ? last.idx * BLOCK_SIZE + last.len : 0
+  }
+
+  return Object.freeze(engine)
+}

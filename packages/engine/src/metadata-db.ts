@@ -1,0 +1,160 @@
+import { PStorageError } from '@pstorage/core'
+import SQLite from 'better-sqlite3'
+
+/**
+ * The SQLite connection type used by the index classes.
+ *
+ * @example
+ * ```ts
+ * const db: SqliteDatabase = openMetadataDb(path, cacheBytes)
+ * ```
+ */
+export type SqliteDatabase = SQLite.Database
+
+/**
+ * Version of the metadata schema below; bump it with a migration, never edit a shipped one.
+ *
+ * @example
+ * ```ts
+ * db.pragma('user_version', { simple: true }) === SCHEMA_VERSION
+ * ```
+ */
+export const SCHEMA_VERSION = 1
+
+/**
+ * Schema v1. `block_map` rows are either a physical block reference (`pblock`) or a pattern
+ * (`pattern`, 1-8 bytes); `pblocks` holds only live blocks (refs > 0 after each commit)
+ * and its unique fingerprint column is the dedupe index.
+ */
+const SCHEMA_V1 = `
+CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
+CREATE TABLE maps (
+  id INTEGER PRIMARY KEY,
+  kind TEXT NOT NULL CHECK (kind IN ('volume', 'snapshot')),
+  name TEXT NOT NULL,
+  size INTEGER NOT NULL,
+  policy TEXT NOT NULL,
+  used_bytes INTEGER NOT NULL DEFAULT 0,
+  created_at INTEGER NOT NULL,
+  UNIQUE (kind, name)
+);
+CREATE TABLE block_map (
+  map_id INTEGER NOT NULL,
+  idx INTEGER NOT NULL,
+  len INTEGER NOT NULL,
+  pblock INTEGER,
+  pattern BLOB,
+  PRIMARY KEY (map_id, idx)
+) WITHOUT ROWID;
+CREATE TABLE pblocks (
+  id INTEGER PRIMARY KEY,
+  fingerprint BLOB NOT NULL UNIQUE,
+  refs INTEGER NOT NULL,
+  segment INTEGER NOT NULL,
+  offset INTEGER NOT NULL,
+  record_len INTEGER NOT NULL,
+  logical_len INTEGER NOT NULL,
+  codec INTEGER NOT NULL
+);
+CREATE INDEX pblocks_by_location ON pblocks (segment, offset);
+CREATE INDEX pblocks_dead ON pblocks (segment) WHERE refs <= 0;
+CREATE TABLE segments (
+  id INTEGER PRIMARY KEY,
+  state TEXT NOT NULL CHECK (state IN ('free', 'open', 'sealed')),
+  role TEXT,
+  erase_count INTEGER NOT NULL DEFAULT 0,
+  generation INTEGER NOT NULL DEFAULT 0,
+  write_offset INTEGER NOT NULL DEFAULT 0,
+  live_bytes INTEGER NOT NULL DEFAULT 0,
+  live_blocks INTEGER NOT NULL DEFAULT 0,
+  records INTEGER NOT NULL DEFAULT 0,
+  sealed_at INTEGER
+);
+CREATE INDEX segments_by_state ON segments (state, erase_count);
+`
+
+/**
+ * Opens (creating if needed) the metadata database: WAL with `synchronous=FULL`, so a
+ * commit is durable when it returns, and `locking_mode=EXCLUSIVE`, so a second engine on
+ * the same directory fails instead of corrupting it.
+ *
+ * @example
+ * ```ts
+ * const db = openMetadataDb('/data/engine/metadata.sqlite', 16 << 20)
+ * ```
+ */
+export function openMetadataDb(filename: string, cacheBytes: number): SqliteDatabase {
+  // A short busy timeout: the only other holder of the lock is another engine, which
+  // keeps it until it closes, so waiting longer would not help.
+  const db = new SQLite(filename, { timeout: 200 })
+  try {
+    db.pragma('journal_mode = WAL')
+    db.pragma('synchronous = FULL')
+    db.pragma('locking_mode = EXCLUSIVE')
+    // Negative cache_size is in KiB: this bounds SQLite's page cache by the option.
+    db.pragma(`cache_size = -${Math.max(256, Math.floor(cacheBytes / 1024))}`)
+    // Takes the exclusive lock now rather than on the first write.
+    db.exec('BEGIN IMMEDIATE; COMMIT')
+    migrate(db)
+  } catch (cause) {
+    db.close()
+    const busy =
+      cause instanceof Error &&
+      /SQLITE_BUSY|database is locked/i.test(
+        `${(cause as { code?: string }).code} ${cause.message}`,
+      )
+    throw new PStorageError(
+      busy ? 'conflict' : 'service_unavailable',
+      busy
+        ? `[pstorage] [engine] ${filename} is in use by another engine`
+        : `[pstorage] [engine] cannot open ${filename}`,
+      { cause },
+    )
+  }
+  return db
+}
+
+function migrate(db: SqliteDatabase): void {
+  const version = db.pragma('user_version', { simple: true }) as number
+  if (version > SCHEMA_VERSION) {
+    throw new Error(`metadata schema ${version} is newer than this engine (${SCHEMA_VERSION})`)
+  }
+  if (version === 0) {
+    db.transaction(() => {
+      db.exec(SCHEMA_V1)
+      db.pragma(`user_version = ${SCHEMA_VERSION}`)
+    })()
+  }
+}
+
+/**
+ * Small key/value settings and counters of the engine, stored as JSON.
+ *
+ * @example
+ * ```ts
+ * const meta = new MetaTable(db)
+ * meta.set('segment_size', 4194304)
+ * ```
+ */
+export class MetaTable {
+  readonly #get: SQLite.Statement<[string], { value: string }>
+  readonly #set: SQLite.Statement<[string, string]>
+
+  constructor(db: SqliteDatabase) {
+    this.#get = db.prepare('SELECT value FROM meta WHERE key = ?')
+    this.#set = db.prepare(
+      'INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value',
+    )
+  }
+
+  /** The stored value of `key`, parsed, or undefined. */
+  get<T>(key: string): T | undefined {
+    const row = this.#get.get(key)
+    return row === undefined ? undefined : (JSON.parse(row.value) as T)
+  }
+
+  /** Stores `value` under `key` (call inside the caller's transaction). */
+  set(key: string, value: unknown): void {
+    this.#set.run(key, JSON.stringify(value))
+  }
+}

@@ -1,0 +1,99 @@
+import { mkdirSync } from 'node:fs'
+import { join } from 'node:path'
+import { PStorageError } from '@pstorage/core'
+import { BlockCache } from './block-cache.js'
+import { BlockIndex } from './block-index.js'
+import { computeGeometry, type EngineContext, GC_RESERVE_SEGMENTS } from './context.js'
+import { CounterStore } from './counters.js'
+import { MapIndex } from './map-index.js'
+import { MetaTable, openMetadataDb } from './metadata-db.js'
+import { defaultCapacity, type FlashEngineOptions, resolveFlashOptions } from './options.js'
+import { SegmentFiles } from './segment-files.js'
+import { FORMAT_VERSION, SEGMENT_HEADER_SIZE } from './segment-format.js'
+import { SegmentTable } from './segment-table.js'
+
+/**
+ * Opens the data directory: the metadata database, the geometry (fixed at creation;
+ * capacity may grow), the segment files and the caches. Recovery runs next, separately.
+ *
+ * @example
+ * ```ts
+ * const ctx = openContext({ dataDir: './data/engine' })
+ * ```
+ */
+export function openContext(input: FlashEngineOptions): EngineContext {
+  const options = resolveFlashOptions(input)
+  mkdirSync(options.dataDir, { recursive: true })
+  const db = openMetadataDb(join(options.dataDir, 'metadata.sqlite'), options.cacheBytes / 2)
+  try {
+    const meta = new MetaTable(db)
+    const segments = new SegmentTable(db)
+    const bad = (detail: string) =>
+      new PStorageError('bad_request', `[pstorage] [engine] ${detail}`)
+    const stored = meta.get<{ format: number; segment_size: number; capacity_bytes: number }>(
+      'geometry',
+    )
+    if (stored && stored.format !== FORMAT_VERSION)
+      throw bad(`data format ${stored.format} is not supported`)
+    if (stored && input.segmentSize !== undefined && input.segmentSize !== stored.segment_size) {
+      throw bad(`segmentSize is fixed at ${stored.segment_size} for ${options.dataDir}`)
+    }
+    const segmentSize = stored?.segment_size ?? options.segmentSize
+    const capacity = Math.max(
+      stored?.capacity_bytes ?? 0,
+      options.capacityBytes ?? (stored ? 0 : defaultCapacity(options.dataDir)),
+    )
+    if (
+      stored &&
+      options.capacityBytes !== undefined &&
+      options.capacityBytes < stored.capacity_bytes
+    ) {
+      throw bad(`capacity cannot shrink below ${stored.capacity_bytes} bytes`)
+    }
+    const geometry = computeGeometry(capacity, segmentSize)
+    if (geometry.segmentCount < geometry.reservedSegments + GC_RESERVE_SEGMENTS + 2) {
+      throw bad(
+        `capacity ${capacity} holds only ${geometry.segmentCount} segments of ${segmentSize} bytes`,
+      )
+    }
+    db.transaction(() => {
+      meta.set('geometry', {
+        format: FORMAT_VERSION,
+        segment_size: segmentSize,
+        capacity_bytes: geometry.segmentCount * segmentSize,
+      })
+      segments.ensureCount(geometry.segmentCount, SEGMENT_HEADER_SIZE)
+    })()
+    const blocks = new BlockIndex(db)
+    const maxGeneration =
+      db.prepare<[], { g: number | null }>('SELECT MAX(generation) AS g FROM segments').get()?.g ??
+      0
+    const ctx: EngineContext = {
+      options: Object.freeze({
+        ...options,
+        segmentSize,
+        capacityBytes: geometry.segmentCount * segmentSize,
+      }),
+      geometry,
+      db,
+      meta,
+      maps: new MapIndex(db),
+      blocks,
+      segments,
+      files: new SegmentFiles(join(options.dataDir, 'segments'), segmentSize),
+      cache: new BlockCache(Math.floor(options.cacheBytes / 2)),
+      counters: new CounterStore(meta),
+      state: {
+        closed: false,
+        nextPblockId: Math.max(meta.get<number>('next_pblock_id') ?? 1, blocks.maxId() + 1),
+        nextGeneration: maxGeneration + 1,
+        gcRunning: false,
+        tornBytesDiscarded: 0,
+      },
+    }
+    return ctx
+  } catch (error) {
+    db.close()
+    throw error
+  }
+}
