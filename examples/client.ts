@@ -1,13 +1,27 @@
 /**
- * The typed client against a running server: create a volume, write "Hello World!", read
- * it back, clean up.
+ * The typed client against a running server: log in, create a volume, write
+ * "Hello World!", read it back, clean up.
  *
- *   npm start                                  # in another terminal
- *   PSTORAGE_URL=http://localhost:8000 node examples/client.ts
+ *   npm start                                  # in another terminal; note the admin password
+ *   PSTORAGE_PASSWORD=... node examples/client.ts
+ *
+ * Environment: PSTORAGE_URL (default http://localhost:8000), and either PSTORAGE_API_KEY
+ * or PSTORAGE_USERNAME (default admin) with PSTORAGE_PASSWORD.
  */
 import { ApiError, PStorageClient } from '@pstorage/client'
 
-const client = new PStorageClient({ baseUrl: process.env.PSTORAGE_URL ?? 'http://localhost:8000' })
+const env = process.env
+const client = new PStorageClient({
+  baseUrl: env.PSTORAGE_URL ?? 'http://localhost:8000',
+  ...(env.PSTORAGE_API_KEY && { apiKey: env.PSTORAGE_API_KEY }),
+})
+if (!env.PSTORAGE_API_KEY) {
+  await client.login({
+    username: env.PSTORAGE_USERNAME ?? 'admin',
+    password: env.PSTORAGE_PASSWORD ?? '',
+  })
+  console.log(`Logged in as ${(await client.getMe()).username}`)
+}
 
 const health = await client.getHealth()
 console.log(`Server is ${health.status}`)

@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import {
+  ADMIN_PASSWORD,
+  adminClient,
   type ServerProcess,
   startServerProcess,
 } from '../../packages/server-hono/test/server-process.js'
@@ -34,14 +36,15 @@ describe('examples', () => {
     afterAll(() => server?.stop())
 
     it('creates a volume, writes "Hello World!", reads it back and cleans up', async () => {
-      const out = await runExample('client.ts', { PSTORAGE_URL: server.url })
+      const out = await runExample('client.ts', {
+        PSTORAGE_URL: server.url,
+        PSTORAGE_PASSWORD: ADMIN_PASSWORD,
+      })
+      expect(out).toContain('Logged in as admin')
       expect(out).toContain('Server is healthy')
       expect(out).toContain('Read back: Hello World!')
       expect(out).toMatch(/Refused as expected: 400 bad_request/)
-      const volumes = (await (await fetch(`${server.url}/api/v1/volumes`)).json()) as {
-        total: number
-      }
-      expect(volumes.total).toBe(0)
+      expect((await (await adminClient(server.url)).listVolumes()).total).toBe(0)
     })
   })
 })

@@ -11,7 +11,7 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
 
 /** The packages users install from npm, and each one's exports map. */
-const PUBLISHED = ['core', 'server-hono', 'client'] as const
+const PUBLISHED = ['core', 'engine', 'server-hono', 'client'] as const
 
 /**
  * What a user gets from npm: each package packed (pnpm pack rewrites `workspace:*` to the
@@ -63,13 +63,17 @@ describe('published packages', () => {
     writeFileSync(
       join(scratch, 'index.ts'),
       `import { createPStorage, type Volume } from '@pstorage/core'
+import { createFlashEngine } from '@pstorage/engine'
 import { createApp } from '@pstorage/server-hono'
 import { startServer } from '@pstorage/server-hono/node'
 import { ApiError, PStorageClient } from '@pstorage/client'
 
-const pstorage = await createPStorage()
+const dir = process.argv[2]!
+const pstorage = await createPStorage({ dataDir: dir, engine: await createFlashEngine({ dataDir: dir + '/engine' }) })
+await pstorage.identity.users.ensureAdmin({ password: 'scratch-password' })
 const server = await startServer(pstorage, { port: 0 })
 const client = new PStorageClient({ baseUrl: server.url })
+await client.login({ username: 'admin', password: 'scratch-password' })
 const volume: Volume = await client.createVolume({ name: 'from-npm', size_gb: 1 })
 await client.writeVolume(volume.id, { offset: 0, data: btoa('packed') })
 const read = await client.readVolume(volume.id, { offset: 0 })
@@ -96,7 +100,9 @@ await pstorage.close()
       }),
     )
     await run(process.execPath, [tsc, '-p', 'tsconfig.json'], { cwd: scratch })
-    const { stdout } = await run(process.execPath, ['index.ts'], { cwd: scratch })
+    const { stdout } = await run(process.execPath, ['index.ts', join(scratch, 'data')], {
+      cwd: scratch,
+    })
     expect(JSON.parse(stdout)).toEqual({
       data: 'packed',
       missing: 404,

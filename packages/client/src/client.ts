@@ -8,8 +8,18 @@ import {
   type TransportOptions,
 } from './transport.js'
 
+/** The tokens of a session, as `POST /api/v1/auth/login` returns them. */
+export type Tokens = Ok<'login', 200>
+
 /** Options of {@link PStorageClient}. */
-export type ClientOptions = TransportOptions
+export interface ClientOptions extends TransportOptions {
+  /** An API key, sent as `X-API-Key` (scripts, Prometheus, CI). */
+  readonly apiKey?: string
+  /** Tokens of an existing session (from an earlier `login`). */
+  readonly tokens?: Tokens
+  /** Called whenever the session's tokens change (login, refresh), to persist them. */
+  readonly onTokens?: (tokens: Tokens | undefined) => void
+}
 
 /** Options of {@link PStorageClient.uploadVolumeData}. */
 export interface UploadOptions extends RequestOptions {
@@ -43,14 +53,85 @@ export type DataWriteResult = Ok<'writeVolume', 200>
  */
 export class PStorageClient extends GeneratedOperations {
   readonly #transport: Transport
+  readonly #options: ClientOptions
+  #tokens: Tokens | undefined
+  #refreshing: Promise<boolean> | undefined
 
   constructor(options: ClientOptions) {
     super()
-    this.#transport = createTransport(options)
+    this.#options = options
+    this.#tokens = options.tokens
+    this.#transport = createTransport(options, {
+      headers: (): Record<string, string> => {
+        if (options.apiKey) return { 'x-api-key': options.apiKey }
+        return this.#tokens ? { authorization: `Bearer ${this.#tokens.access_token}` } : {}
+      },
+      // One refresh at a time: concurrent 401s wait for the same one.
+      refresh: () => {
+        this.#refreshing ??= this.#refreshSession().finally(() => {
+          this.#refreshing = undefined
+        })
+        return this.#refreshing
+      },
+    })
   }
 
   protected request<T>(spec: RequestSpec, options?: RequestOptions): Promise<T> {
-    return this.#transport.json<T>(spec, options)
+    // Logging in and refreshing send no credentials and never trigger a refresh themselves.
+    const anonymous = spec.path === '/api/v1/auth/login' || spec.path === '/api/v1/auth/refresh'
+    return this.#transport.json<T>(spec, options, anonymous)
+  }
+
+  /** The current session's tokens, if logged in. */
+  get tokens(): Tokens | undefined {
+    return this.#tokens
+  }
+
+  /**
+   * Logs in and keeps the session: later calls send the access token and refresh it
+   * (rotating the refresh token) when it expires.
+   */
+  override async login(
+    body: Parameters<GeneratedOperations['login']>[0],
+    options?: RequestOptions,
+  ): Promise<Tokens> {
+    return this.#setTokens(await super.login(body, options))
+  }
+
+  /** Rotates the session's tokens now. */
+  override async refreshToken(
+    body: Parameters<GeneratedOperations['refreshToken']>[0],
+    options?: RequestOptions,
+  ): Promise<Tokens> {
+    return this.#setTokens(await super.refreshToken(body, options))
+  }
+
+  /** Ends the session on the server and forgets its tokens. */
+  override async logout(
+    body?: Parameters<GeneratedOperations['logout']>[0],
+    options?: RequestOptions,
+  ): Promise<void> {
+    const refresh_token = body?.refresh_token ?? this.#tokens?.refresh_token
+    if (refresh_token) await super.logout({ refresh_token }, options)
+    this.#setTokens(undefined)
+  }
+
+  #setTokens<T extends Tokens | undefined>(tokens: T): T {
+    this.#tokens = tokens
+    this.#options.onTokens?.(tokens)
+    return tokens
+  }
+
+  async #refreshSession(): Promise<boolean> {
+    const current = this.#tokens
+    if (!current || this.#options.apiKey) return false
+    try {
+      await this.refreshToken({ refresh_token: current.refresh_token })
+      return true
+    } catch {
+      this.#setTokens(undefined)
+      return false
+    }
   }
 
   /**

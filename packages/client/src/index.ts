@@ -5,6 +5,7 @@ export {
   type DataWriteResult,
   type DownloadOptions,
   PStorageClient,
+  type Tokens,
   type UploadOptions,
 } from './client.js'
 export type { Body, Ok, Query } from './generated/operations.js'

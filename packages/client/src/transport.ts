@@ -33,6 +33,14 @@ export interface TransportOptions {
   readonly maxRetryDelayMs?: number
 }
 
+/** How the transport authenticates: headers per attempt, and one refresh after a 401. */
+export interface TransportAuth {
+  /** Credentials to send now (bearer token or API key). */
+  headers(): Record<string, string>
+  /** Tries to get new credentials after a 401; true if the request should be sent again. */
+  refresh(): Promise<boolean>
+}
+
 /** A request with any body, for the raw layer. */
 export interface RawRequest {
   readonly method: RequestSpec['method']
@@ -41,6 +49,8 @@ export interface RawRequest {
   readonly headers?: Readonly<Record<string, string>>
   /** A stream body is sent once: it cannot be replayed, so it is never retried. */
   readonly body?: Uint8Array | ReadableStream<Uint8Array> | string
+  /** Send no credentials and never refresh (login and refresh themselves). */
+  readonly anonymous?: boolean
 }
 
 /** `Retry-After` in milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
@@ -73,7 +83,7 @@ export function queryString(query: object | undefined): string {
  * const health = await transport.json({ method: 'GET', path: '/health' })
  * ```
  */
-export function createTransport(options: TransportOptions) {
+export function createTransport(options: TransportOptions, auth?: TransportAuth) {
   const base = options.baseUrl.replace(/\/+$/, '')
   const doFetch = options.fetch ?? globalThis.fetch
   const retries = options.retries ?? 2
@@ -81,17 +91,30 @@ export function createTransport(options: TransportOptions) {
 
   async function raw(request: RawRequest, call: RequestOptions = {}): Promise<Response> {
     const streaming = request.body instanceof ReadableStream
-    const init: RequestInit & { duplex?: 'half' } = {
+    const init = (): RequestInit & { duplex?: 'half' } => ({
       method: request.method,
-      headers: { ...options.headers, ...request.headers, ...call.headers },
+      headers: {
+        ...options.headers,
+        ...(auth && !request.anonymous && auth.headers()),
+        ...request.headers,
+        ...call.headers,
+      },
       ...(request.body !== undefined && { body: request.body }),
       // fetch sends a stream body only in half-duplex mode (Fetch standard).
       ...(streaming && { duplex: 'half' }),
       ...(call.signal && { signal: call.signal }),
-    }
+    })
     const url = `${base}${request.path}${queryString(request.query)}`
+    let refreshed = false
     for (let attempt = 0; ; attempt++) {
-      const response = await doFetch(url, init)
+      const response = await doFetch(url, init())
+      if (response.status === 401 && auth && !request.anonymous && !refreshed && !streaming) {
+        refreshed = true
+        if (await auth.refresh()) {
+          await response.body?.cancel()
+          continue
+        }
+      }
       if ((response.status === 429 || response.status === 503) && attempt < retries && !streaming) {
         await response.body?.cancel()
         const wait = Math.min(retryAfterMs(response.headers.get('retry-after')), maxDelay)
@@ -103,10 +126,15 @@ export function createTransport(options: TransportOptions) {
     }
   }
 
-  async function json<T>(spec: RequestSpec, call: RequestOptions = {}): Promise<T> {
+  async function json<T>(
+    spec: RequestSpec,
+    call: RequestOptions = {},
+    anonymous = false,
+  ): Promise<T> {
     const hasBody = spec.body !== undefined
     const response = await raw(
       {
+        anonymous,
         method: spec.method,
         path: spec.path,
         ...(spec.query && { query: spec.query }),

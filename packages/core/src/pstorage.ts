@@ -1,11 +1,25 @@
+import { hkdfSync, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import { createMemoryBlockEngine } from './engine/memory-block-engine.js'
 import { createInProcessEventBus } from './events/in-process-event-bus.js'
+import { createIdentity, type Identity, type IdentityOptions } from './identity/index.js'
 import type { BlockEngine } from './ports/block-engine.js'
 import { type Clock, systemClock } from './ports/clock.js'
 import type { EventBus } from './ports/event-bus.js'
 import { type IdGenerator, uuidGenerator } from './ports/id-generator.js'
 import type { MetadataStore } from './ports/metadata-store.js'
+import type { SecretVault } from './ports/secret-vault.js'
+import {
+  createAesGcmVault,
+  createJwtService,
+  createKeyring,
+  createScryptHasher,
+  type Keyring,
+  loadOrCreateKeyring,
+  MASTER_KEY_ENV,
+  type PasswordHasher,
+  parseKeyring,
+} from './security/index.js'
 import { type ClusterService, createClusterService } from './services/cluster-service.js'
 import { createSnapshotService, type SnapshotService } from './services/snapshot-service.js'
 import { createSystemService, type SystemService } from './services/system-service.js'
@@ -35,6 +49,15 @@ export interface PStorageOptions {
   readonly events?: EventBus
   /** This node's id. @default 'node-1' */
   readonly nodeId?: string
+  /**
+   * Where `PSTORAGE_MASTER_KEY` is read from (the key-encryption key, kept outside the
+   * database; without it, `<dataDir>/master.key`, created 0600). @default process.env
+   */
+  readonly env?: NodeJS.ProcessEnv
+  /** @default scrypt at OWASP parameters */
+  readonly hasher?: PasswordHasher
+  /** Lockout and token lifetimes. */
+  readonly identity?: IdentityOptions
 }
 
 /** What {@link createPStorage} returns: the services, and the ports they run on. */
@@ -46,6 +69,10 @@ export interface PStorage {
   readonly engine: BlockEngine
   readonly store: MetadataStore
   readonly events: EventBus
+  /** Users, tokens, API keys and the audit log. */
+  readonly identity: Identity
+  /** Encrypts secrets at rest with the master key. */
+  readonly vault: SecretVault
   /** Closes the engine and the store; idempotent. */
   close(): Promise<void>
 }
@@ -75,6 +102,22 @@ export async function createPStorage(options: PStorageOptions = {}): Promise<PSt
   const snapshots = snapshotRepository(store.db)
   const deps = { engine, volumes, snapshots, clock, ids: options.ids ?? uuidGenerator, events }
   const nodeId = options.nodeId ?? 'node-1'
+  const keyring = options.dataDir
+    ? await loadOrCreateKeyring({ dataDir: options.dataDir, env: options.env ?? process.env })
+    : ephemeralKeyring(options.env ?? process.env)
+  const identity = createIdentity({
+    db: store.db,
+    clock,
+    ids: deps.ids,
+    hasher: options.hasher ?? createScryptHasher(),
+    jwt: createJwtService({
+      secret: jwtKey(keyring),
+      issuer: 'pstorage',
+      audience: 'pstorage-api',
+      clock,
+    }),
+    ...(options.identity && { options: options.identity }),
+  })
   let closing: Promise<void> | undefined
   return Object.freeze({
     volumes: createVolumeService(deps),
@@ -92,9 +135,29 @@ export async function createPStorage(options: PStorageOptions = {}): Promise<PSt
     engine,
     store,
     events,
+    identity,
+    vault: createAesGcmVault({ keyring }),
     close() {
       closing ??= Promise.all([engine.close(), store.close()]).then(() => undefined)
       return closing
     },
   })
+}
+
+/** Without a data directory nothing persists, so a random key serves (unless one is given). */
+function ephemeralKeyring(env: NodeJS.ProcessEnv): Keyring {
+  const given = env[MASTER_KEY_ENV]?.trim()
+  if (!given) return createKeyring({ current: 1, keys: { 1: randomBytes(32) } })
+  const parsed = parseKeyring(given)
+  if (typeof parsed === 'string') throw new Error(`[pstorage] ${MASTER_KEY_ENV}: ${parsed}`)
+  return parsed
+}
+
+/**
+ * The JWT signing key, derived from the current master key (HKDF-SHA256, RFC 5869) so no
+ * second secret needs storing; rotating the master key ends every session, by design.
+ */
+function jwtKey(keyring: Keyring): Uint8Array {
+  const master = keyring.keys.get(keyring.current)!
+  return new Uint8Array(hkdfSync('sha256', master, 'pstorage', 'pstorage/jwt/v1', 32))
 }

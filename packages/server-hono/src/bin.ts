@@ -1,25 +1,35 @@
 #!/usr/bin/env node
 /**
  * `pstorage-server`: the standalone PStorage server on the embedded defaults (SQLite and
- * segment files under the data directory).
- *
- *   pstorage-server [--port 8000] [--host 127.0.0.1] [--data-dir ./data]
- *
- * Each flag has an environment equivalent: PSTORAGE_PORT, PSTORAGE_HOST, PSTORAGE_DATA_DIR.
+ * segment files under the data directory). Run with `--help` for its flags; each has an
+ * environment equivalent.
  */
-import { resolve } from 'node:path'
+import { join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createPStorage, PSTORAGE_VERSION } from '@pstorage/core'
+import { createFlashEngine } from '@pstorage/engine'
+import pino from 'pino'
 import { startServer } from './node.js'
+import { type RateLimits, rateLimitsFromEnv } from './security/rate-limit.js'
 
 const USAGE = `Usage: pstorage-server [options]
 
 Options:
-  --port <n>        TCP port, 0 for any free one     (PSTORAGE_PORT, default 8000)
-  --host <addr>     address to bind                  (PSTORAGE_HOST, default 127.0.0.1)
-  --data-dir <dir>  where metadata and data live     (PSTORAGE_DATA_DIR, default ./data)
-  -h, --help        show this help
-  -v, --version     show the version
+  --port <n>                TCP port, 0 for any free one       (PSTORAGE_PORT, default 8000)
+  --host <addr>             address to bind                    (PSTORAGE_HOST, default 127.0.0.1)
+  --data-dir <dir>          where metadata and data live       (PSTORAGE_DATA_DIR, default ./data)
+  --cors-origin <origin>    allow browser calls from an origin (PSTORAGE_CORS_ORIGINS, comma-separated;
+                            repeatable; default: CORS off)
+  --rate-limit-general <n>  requests per minute per caller     (PSTORAGE_RATE_LIMIT_GENERAL, default 100)
+  --rate-limit-login <n>    login attempts per minute          (PSTORAGE_RATE_LIMIT_LOGIN, default 5 per 5 min)
+  --rate-limit-upload <n>   uploads per minute                 (PSTORAGE_RATE_LIMIT_UPLOAD, default 3)
+  --no-rate-limit           no rate limits, for labs and rigs  (PSTORAGE_RATE_LIMIT=off)
+  --log-level <level>       fatal, error, warn, info, debug    (PSTORAGE_LOG_LEVEL, default info)
+  -h, --help                show this help
+  -v, --version             show the version
+
+First run: with no user yet, the server creates 'admin' with the password in
+PSTORAGE_ADMIN_PASSWORD, or generates one and prints it once.
 `
 
 function fail(message: string): never {
@@ -33,32 +43,79 @@ function parsePort(text: string): number {
   return port
 }
 
-async function main(): Promise<void> {
-  let values: Record<string, string | boolean | undefined>
+type Flags = Record<string, string | string[] | boolean | undefined>
+
+function parseFlags(): Flags {
   try {
-    ;({ values } = parseArgs({
+    return parseArgs({
       options: {
         port: { type: 'string' },
         host: { type: 'string' },
         'data-dir': { type: 'string' },
+        'cors-origin': { type: 'string', multiple: true },
+        'rate-limit-general': { type: 'string' },
+        'rate-limit-login': { type: 'string' },
+        'rate-limit-upload': { type: 'string' },
+        'no-rate-limit': { type: 'boolean' },
+        'log-level': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
       strict: true,
-    }))
+    }).values
   } catch (error) {
     fail((error as Error).message)
   }
-  if (values.help) return void process.stdout.write(USAGE)
-  if (values.version) return void process.stdout.write(`${PSTORAGE_VERSION}\n`)
+}
 
-  const env = process.env
-  const port = parsePort(String(values.port ?? env.PSTORAGE_PORT ?? '8000'))
-  const hostname = String(values.host ?? env.PSTORAGE_HOST ?? '127.0.0.1')
-  const dataDir = resolve(String(values['data-dir'] ?? env.PSTORAGE_DATA_DIR ?? './data'))
+/** Flags win over the environment: a flag is folded into the variable it stands for. */
+function settings(flags: Flags, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  const merged = { ...env }
+  const set = (flag: string, name: string) => {
+    if (typeof flags[flag] === 'string') merged[name] = flags[flag] as string
+  }
+  set('rate-limit-general', 'PSTORAGE_RATE_LIMIT_GENERAL')
+  set('rate-limit-login', 'PSTORAGE_RATE_LIMIT_LOGIN')
+  set('rate-limit-upload', 'PSTORAGE_RATE_LIMIT_UPLOAD')
+  set('log-level', 'PSTORAGE_LOG_LEVEL')
+  if (flags['no-rate-limit']) merged.PSTORAGE_RATE_LIMIT = 'off'
+  const origins = flags['cors-origin']
+  if (Array.isArray(origins)) merged.PSTORAGE_CORS_ORIGINS = origins.join(',')
+  return merged
+}
 
-  const pstorage = await createPStorage({ dataDir })
-  const server = await startServer(pstorage, { port, hostname })
+async function main(): Promise<void> {
+  const flags = parseFlags()
+  if (flags.help) return void process.stdout.write(USAGE)
+  if (flags.version) return void process.stdout.write(`${PSTORAGE_VERSION}\n`)
+
+  const env = settings(flags, process.env)
+  const port = parsePort(String(flags.port ?? env.PSTORAGE_PORT ?? '8000'))
+  const hostname = String(flags.host ?? env.PSTORAGE_HOST ?? '127.0.0.1')
+  const dataDir = resolve(String(flags['data-dir'] ?? env.PSTORAGE_DATA_DIR ?? './data'))
+  const level = env.PSTORAGE_LOG_LEVEL ?? 'info'
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(level))
+    fail(`invalid log level '${level}'`)
+  let rateLimits: RateLimits | false
+  try {
+    rateLimits = rateLimitsFromEnv(env)
+  } catch (error) {
+    fail((error as Error).message)
+  }
+  const corsOrigins = (env.PSTORAGE_CORS_ORIGINS ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter(Boolean)
+
+  const logger = pino({ level, base: { service: 'pstorage' } })
+  // The embedded default: SQLite metadata and the flash engine's segment files in dataDir.
+  const engine = await createFlashEngine({ dataDir: join(dataDir, 'engine') })
+  const pstorage = await createPStorage({ dataDir, env, engine })
+  const admin = await pstorage.identity.users.ensureAdmin(
+    env.PSTORAGE_ADMIN_PASSWORD ? { password: env.PSTORAGE_ADMIN_PASSWORD } : {},
+  )
+  const server = await startServer(pstorage, { port, hostname, logger, rateLimits, corsOrigins })
+
   let stopping = false
   const stop = async (signal: string) => {
     if (stopping) return
@@ -76,16 +133,26 @@ async function main(): Promise<void> {
     hostname === '0.0.0.0' || hostname === '::'
       ? server.url.replace(/\/\/[^:]+|\/\/\[.*\]/, '//localhost')
       : server.url
+  const login = admin.created
+    ? admin.generatedPassword
+      ? [
+          `  Log in:         created user 'admin' with password ${admin.generatedPassword}`,
+          '                  (shown only now: change it with POST /api/v1/users/{id}/password)',
+        ]
+      : ["  Log in:         created user 'admin' with the password in PSTORAGE_ADMIN_PASSWORD"]
+    : ['  Log in:         POST /api/v1/auth/login with your username and password']
   process.stdout.write(
     [
       `PStorage ${PSTORAGE_VERSION} listening on ${server.url}`,
       `  data directory: ${dataDir}`,
       `  API docs:       ${shown}/docs`,
       `  OpenAPI:        ${shown}/openapi.json`,
-      '  Log in:         not needed yet: this build has no authentication, so it binds to',
-      '                  loopback by default; do not expose it (--host) on a shared network.',
+      ...login,
+      rateLimits ? '' : '  Rate limits:    off',
       '',
-    ].join('\n'),
+    ]
+      .filter((line, i, all) => line !== '' || i === all.length - 1)
+      .join('\n'),
   )
 }
 

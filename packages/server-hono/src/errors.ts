@@ -83,6 +83,6 @@ const WHAT: Record<string, string> = {
  * The OpenAPI default hook: a request that fails its route's schema answers 422
  * `validation_error` with the failing fields, the same body as the SDK's own validation.
  */
-export const defaultHook: Hook<unknown, Env, string, unknown> = (result) => {
+export function defaultHook(result: Parameters<Hook<unknown, Env, string, unknown>>[0]): void {
   if (!result.success) throw validationError(result.error, WHAT[result.target] ?? result.target)
 }

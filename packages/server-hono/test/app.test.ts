@@ -2,8 +2,10 @@ import {
   type BlockEngine,
   createMemoryBlockEngine,
   createPStorage,
+  createScryptHasher,
   PStorageError,
 } from '@pstorage/core'
+import pino from 'pino'
 import { describe, expect, it } from 'vitest'
 import { createApp } from '../src/index.js'
 
@@ -16,18 +18,39 @@ function failing(method: keyof BlockEngine, error: Error): BlockEngine {
   return { ...engine, [method]: async () => Promise.reject(error) }
 }
 
+/** An app over `engine` whose logged errors are collected, and a fetch with an admin session. */
 async function appWith(engine: BlockEngine) {
   const logged: unknown[] = []
-  const pstorage = await createPStorage({ engine })
-  return { app: createApp(pstorage, { log: (_m, e) => logged.push(e) }), logged, pstorage }
+  const hasher = createScryptHasher({ params: { cost: 10 } })
+  const pstorage = await createPStorage({ engine, hasher })
+  await pstorage.identity.users.ensureAdmin({ password: 'app test password' })
+  const logger = pino(
+    { level: 'error' },
+    { write: (line: string) => void logged.push(JSON.parse(line)) },
+  )
+  const app = createApp(pstorage, { logger, rateLimits: false })
+  const login = await app.request('/api/v1/auth/login', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ username: 'admin', password: 'app test password' }),
+  })
+  const loginBody = await login.text()
+
+  const { access_token } = JSON.parse(loginBody) as { access_token: string }
+  const request = (path: string, init: RequestInit = {}) =>
+    app.request(path, {
+      ...init,
+      headers: { ...init.headers, authorization: `Bearer ${access_token}` },
+    })
+  return { app, request, logged, pstorage }
 }
 
 describe('createApp error mapping', () => {
   it('hides an unexpected error behind a 500 in the error shape, and logs it', async () => {
-    const { app, logged } = await appWith(
+    const { request, logged } = await appWith(
       failing('createVolume', new Error('disk on fire at /secret/path')),
     )
-    const response = await app.request('/api/v1/volumes', {
+    const response = await request('/api/v1/volumes', {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'a', size_gb: 1 }),
@@ -48,11 +71,11 @@ describe('createApp error mapping', () => {
       ['data_corruption', 500],
       ['insufficient_capacity', 507],
     ] as const) {
-      const { app, pstorage } = await appWith(
+      const { request, pstorage } = await appWith(
         failing('write', new PStorageError(code, `engine says ${code}`)),
       )
       const volume = await pstorage.volumes.create({ name: 'v', size_gb: 1 })
-      const response = await app.request(`/api/v1/volumes/${volume.id}/write`, {
+      const response = await request(`/api/v1/volumes/${volume.id}/write`, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
         body: JSON.stringify({ offset: 0, data: 'AAAA' }),

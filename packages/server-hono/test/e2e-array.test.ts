@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ApiError, PStorageClient } from '@pstorage/client'
+import { ApiError, type PStorageClient } from '@pstorage/client'
 import {
   AllMetricsSchema,
   FlashMetricsSchema,
@@ -9,8 +9,9 @@ import {
   ReductionMetricsSchema,
   VolumeMetricsSchema,
 } from '@pstorage/core'
+import { pseudoRandomBytes } from '@pstorage/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ServerProcess, startServerProcess } from './server-process.js'
+import { adminClient, type ServerProcess, startServerProcess } from './server-process.js'
 
 /** The rest of the array API of seeds/001 end to end: snapshots, arrays, metrics, cluster, health. */
 const dataDir = mkdtempSync(join(tmpdir(), 'pstorage-array-'))
@@ -19,7 +20,7 @@ let client: PStorageClient
 
 beforeAll(async () => {
   server = await startServerProcess({ dataDir })
-  client = new PStorageClient({ baseUrl: server.url, retries: 0 })
+  client = await adminClient(server.url)
 })
 afterAll(async () => {
   await server?.stop()
@@ -152,9 +153,10 @@ describe('arrays and metrics', () => {
       model: 'PStorage Virtual Array',
     })
     const volume = await client.createVolume({ name: 'm', size_gb: 2 })
+    // Random data reaches the medium; a pattern would be removed and change no capacity.
     await client.writeVolume(volume.id, {
       offset: 0,
-      data: Buffer.alloc(8192, 7).toString('base64'),
+      data: Buffer.from(pseudoRandomBytes(8192, 3)).toString('base64'),
     })
     await client.createSnapshot(volume.id, { name: 'm-snap' })
     const after = (await client.listArrays()).arrays[0]!
@@ -176,6 +178,64 @@ describe('arrays and metrics', () => {
     })
     const snapshots = await client.listVolumeSnapshots(volume.id)
     await client.deleteSnapshot(volume.id, snapshots.snapshots[0]!.id)
+    await client.deleteVolume(volume.id)
+  })
+})
+
+describe('data reduction on the real engine', () => {
+  it('moves the reduction metrics as the data says: zeros, patterns, duplicates, compressible text', async () => {
+    const volume = await client.createVolume({ name: 'reduce', size_gb: 1 })
+    const before = ReductionMetricsSchema.parse(await client.getReductionMetrics())
+    const write = (offset: number, bytes: Uint8Array) =>
+      client.writeVolume(volume.id, { offset, data: Buffer.from(bytes).toString('base64') })
+
+    const zeros = await write(0, new Uint8Array(16 * 4096))
+    expect(zeros).toMatchObject({ was_deduplicated: false, was_compressed: false })
+    const pattern = new Uint8Array(4 * 4096).map((_, i) => [0xde, 0xad, 0xbe, 0xef][i % 4]!)
+    await write(16 * 4096, pattern)
+    const unique = pseudoRandomBytes(4096, 11)
+    const first = await write(20 * 4096, unique)
+    expect(first.was_deduplicated).toBe(false)
+    const copy = await write(21 * 4096, unique)
+    expect(copy.was_deduplicated).toBe(true)
+    const text = new TextEncoder().encode(
+      Array.from(
+        { length: 800 },
+        (_, i) => `{"row":${i},"status":"ok","host":"node-${i % 7}"}\n`,
+      ).join(''),
+    )
+    const compressed = await write(22 * 4096, text.subarray(0, 8 * 4096))
+    expect(compressed.was_compressed).toBe(true)
+    expect(compressed.reduction_ratio).toBeGreaterThan(1)
+
+    const after = ReductionMetricsSchema.parse(await client.getReductionMetrics())
+    expect(after.pattern_removal.zero_blocks_found - before.pattern_removal.zero_blocks_found).toBe(
+      16,
+    )
+    expect(
+      after.pattern_removal.pattern_blocks_found - before.pattern_removal.pattern_blocks_found,
+    ).toBe(4)
+    expect(
+      after.deduplication.duplicate_blocks - before.deduplication.duplicate_blocks,
+    ).toBeGreaterThanOrEqual(1)
+    expect(after.bytes_saved.pattern - before.bytes_saved.pattern).toBe(20 * 4096)
+    expect(after.bytes_saved.dedupe).toBeGreaterThan(before.bytes_saved.dedupe)
+    expect(after.bytes_saved.compression).toBeGreaterThan(before.bytes_saved.compression)
+    expect(after.compression).toMatchObject({ algorithm: 'lz4' })
+    expect(after.overall_reduction_ratio).toBeGreaterThan(1)
+    const flash = FlashMetricsSchema.parse(await client.getFlashMetrics())
+    expect(flash.capacity.used_bytes + flash.capacity.free_bytes).toBe(flash.capacity.total_bytes)
+    expect((await client.getVolume(volume.id)).reduction_ratio).toBeGreaterThan(1)
+
+    // Everything reads back exactly.
+    const read = async (offset: number, length: number) =>
+      Buffer.from((await client.readVolume(volume.id, { offset, length })).data, 'base64')
+    expect((await read(0, 16 * 4096)).equals(Buffer.alloc(16 * 4096))).toBe(true)
+    expect((await read(16 * 4096, pattern.length)).equals(Buffer.from(pattern))).toBe(true)
+    expect((await read(21 * 4096, 4096)).equals(Buffer.from(unique))).toBe(true)
+    expect((await read(22 * 4096, 8 * 4096)).equals(Buffer.from(text.subarray(0, 8 * 4096)))).toBe(
+      true,
+    )
     await client.deleteVolume(volume.id)
   })
 })
@@ -259,7 +319,7 @@ describe('cluster on a single node', () => {
     // Peers survive a restart of the server.
     await server.stop()
     server = await startServerProcess({ dataDir })
-    client = new PStorageClient({ baseUrl: server.url, retries: 0 })
+    client = await adminClient(server.url)
     expect((await client.getReplicationStatus()).peers.map((p) => p.node_id)).toEqual(['node-2'])
     await client.removePeer('node-2')
     expect((await client.getReplicationStatus()).peers).toEqual([])

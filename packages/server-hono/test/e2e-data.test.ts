@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http'
-import { ApiError, PStorageClient } from '@pstorage/client'
+import { ApiError, type PStorageClient } from '@pstorage/client'
 import { pseudoRandomBytes } from '@pstorage/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { type ServerProcess, startServerProcess } from './server-process.js'
+import { adminClient, type ServerProcess, startServerProcess } from './server-process.js'
 
 /** The binary data path end to end: `PUT`/`GET /api/v1/volumes/{id}/data`, streamed, with ranges. */
 let server: ServerProcess
@@ -13,7 +13,7 @@ const SIZE = 64 * MiB
 
 beforeAll(async () => {
   server = await startServerProcess()
-  client = new PStorageClient({ baseUrl: server.url, retries: 0 })
+  client = await adminClient(server.url)
   volumeId = (await client.createVolume({ name: 'disk', size_gb: SIZE / 1024 ** 3 })).id
 })
 afterAll(() => server?.stop())
@@ -34,7 +34,10 @@ async function apiError(promise: Promise<unknown>): Promise<ApiError> {
 /** A raw PUT with full control of the headers (what curl would send). */
 function put(path: string, body: Buffer, headers: Record<string, string>) {
   return new Promise<{ status: number; body: string }>((resolve, reject) => {
-    const request = httpRequest(`${server.url}${path}`, { method: 'PUT', headers })
+    const request = httpRequest(`${server.url}${path}`, {
+      method: 'PUT',
+      headers: { ...bearer(), ...headers },
+    })
     request.on('response', (response) => {
       let text = ''
       response.on('data', (chunk) => {
@@ -51,6 +54,10 @@ function put(path: string, body: Buffer, headers: Record<string, string>) {
 }
 
 const dataUrl = () => `${server.url}/api/v1/volumes/${volumeId}/data`
+const bearer = () => ({ authorization: `Bearer ${client.tokens?.access_token}` })
+/** A GET of the data route with the session's credentials. */
+const getData = (headers: Record<string, string> = {}) =>
+  fetch(dataUrl(), { headers: { ...bearer(), ...headers } })
 
 describe('binary data path', () => {
   const image = Buffer.concat([
@@ -63,7 +70,7 @@ describe('binary data path', () => {
     expect(result).toMatchObject({ volume_id: volumeId, offset: 0, size: image.length })
     expect(result.reduction_ratio).toBeGreaterThanOrEqual(1)
 
-    const whole = await fetch(dataUrl())
+    const whole = await getData()
     expect(whole.status).toBe(200)
     expect(whole.headers.get('content-type')).toBe('application/octet-stream')
     expect(whole.headers.get('content-length')).toBe(String(SIZE))
@@ -77,11 +84,11 @@ describe('binary data path', () => {
       await client.downloadVolumeData(volumeId, { offset: 5 * MiB + 7, length: 3 * MiB }),
     )
     expect(slice.equals(image.subarray(5 * MiB + 7, 8 * MiB + 7))).toBe(true)
-    const ranged = await fetch(dataUrl(), { headers: { range: 'bytes=100-199' } })
+    const ranged = await getData({ range: 'bytes=100-199' })
     expect(ranged.status).toBe(206)
     expect(ranged.headers.get('content-range')).toBe(`bytes 100-199/${SIZE}`)
     expect(Buffer.from(await ranged.arrayBuffer()).equals(image.subarray(100, 200))).toBe(true)
-    const suffix = await fetch(dataUrl(), { headers: { range: 'bytes=-10' } })
+    const suffix = await getData({ range: 'bytes=-10' })
     expect(suffix.headers.get('content-range')).toBe(`bytes ${SIZE - 10}-${SIZE - 1}/${SIZE}`)
     expect((await suffix.arrayBuffer()).byteLength).toBe(10)
   })
@@ -116,12 +123,37 @@ describe('binary data path', () => {
   })
 
   it('has the same reduction accounting as the JSON write', async () => {
-    const other = await client.createVolume({ name: 'json-twin', size_gb: 0.01 })
-    const data = Buffer.from(pseudoRandomBytes(64 * 1024, 77))
-    const viaJson = await client.writeVolume(other.id, { offset: 0, data: data.toString('base64') })
-    const viaBinary = await client.uploadVolumeData(volumeId, data, { offset: 60 * MiB })
-    expect({ ...viaBinary, volume_id: other.id, offset: 0 }).toEqual(viaJson)
-    await client.deleteVolume(other.id)
+    // The same composition through each path (zeros, a pattern, unique blocks and one
+    // repeated block), with different random bytes so neither dedupes against the other.
+    const dataset = (seed: number) => {
+      const unique = pseudoRandomBytes(8 * 4096, seed)
+      const pattern = Buffer.alloc(4 * 4096, 'abcd')
+      return Buffer.concat([Buffer.alloc(4 * 4096), pattern, unique, unique.subarray(0, 4096)])
+    }
+    const metrics = async () => (await client.getReductionMetrics()).pattern_removal
+    const results = []
+    for (const [path, seed] of [
+      ['json', 1001],
+      ['binary', 1002],
+    ] as const) {
+      const target = await client.createVolume({ name: `accounting-${path}`, size_gb: 0.01 })
+      const before = await metrics()
+      const data = dataset(seed)
+      const result =
+        path === 'json'
+          ? await client.writeVolume(target.id, { offset: 0, data: data.toString('base64') })
+          : await client.uploadVolumeData(target.id, data)
+      const after = await metrics()
+      results.push({
+        ...result,
+        volume_id: undefined,
+        zero_blocks: after.zero_blocks_found - before.zero_blocks_found,
+        pattern_blocks: after.pattern_blocks_found - before.pattern_blocks_found,
+        used_bytes: (await client.getVolume(target.id)).used_bytes,
+      })
+    }
+    expect(results[0]).toMatchObject({ zero_blocks: 4, pattern_blocks: 4, was_deduplicated: true })
+    expect(results[1]).toEqual(results[0])
   })
 
   describe('bad input changes nothing', () => {
@@ -175,7 +207,7 @@ describe('binary data path', () => {
     })
 
     it('ranges: unsatisfiable → 416 with the size, several or malformed → 400', async () => {
-      const beyond = await fetch(dataUrl(), { headers: { range: `bytes=${SIZE}-` } })
+      const beyond = await getData({ range: `bytes=${SIZE}-` })
       expect(beyond.status).toBe(416)
       expect(beyond.headers.get('content-range')).toBe(`bytes */${SIZE}`)
       expect(((await beyond.json()) as { error: string }).error).toBe('range_not_satisfiable')
@@ -185,7 +217,7 @@ describe('binary data path', () => {
         ['bytes=-', 400],
         ['bytes=9-1', 416],
       ] as const) {
-        const response = await fetch(dataUrl(), { headers: { range } })
+        const response = await getData({ range })
         expect(response.status, range).toBe(status)
         await response.body?.cancel()
       }

@@ -3,6 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { PStorageClient } from '@pstorage/client'
+
+/** The password of `admin` on test servers (set through PSTORAGE_ADMIN_PASSWORD). */
+export const ADMIN_PASSWORD = 'e2e-admin-password'
 
 /** The built `pstorage-server` bin. */
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
@@ -32,7 +36,14 @@ export async function startServerProcess(
   const { args = [], env = {} } = options
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pstorage-e2e-'))
   const child = spawn(process.execPath, [BIN, '--port', '0', '--data-dir', dataDir, ...args], {
-    env: { ...process.env, ...env },
+    // Rate limits stay off unless a test turns them on: tests make many calls quickly.
+    env: {
+      ...process.env,
+      PSTORAGE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+      PSTORAGE_RATE_LIMIT: 'off',
+      PSTORAGE_LOG_LEVEL: 'warn',
+      ...env,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   })
   let output = ''
@@ -67,4 +78,11 @@ export async function startServerProcess(
       if (!options.dataDir) rmSync(dataDir, { recursive: true, force: true })
     },
   }
+}
+
+/** A client logged in as `admin` on `url`. */
+export async function adminClient(url: string): Promise<PStorageClient> {
+  const client = new PStorageClient({ baseUrl: url, retries: 0 })
+  await client.login({ username: 'admin', password: ADMIN_PASSWORD })
+  return client
 }

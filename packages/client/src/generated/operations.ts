@@ -49,6 +49,48 @@ export abstract class GeneratedOperations {
   }
 
   /**
+   * Log in
+   *
+   * Exchanges a username and password for a short-lived access token (JWT) and a refresh token. Rate-limited; repeated failures lock the account for a while (423).
+   *
+   * `POST /api/v1/auth/login`
+   */
+  login(body: Body<'login'>, options?: RequestOptions): Promise<Ok<'login', 200>> {
+    return this.request<Ok<'login', 200>>({ method: 'POST', path: `/api/v1/auth/login`, body }, options)
+  }
+
+  /**
+   * Refresh the tokens
+   *
+   * Rotates the refresh token: the one sent is spent. Presenting a spent token again revokes its whole family (token theft).
+   *
+   * `POST /api/v1/auth/refresh`
+   */
+  refreshToken(body: Body<'refreshToken'>, options?: RequestOptions): Promise<Ok<'refreshToken', 200>> {
+    return this.request<Ok<'refreshToken', 200>>({ method: 'POST', path: `/api/v1/auth/refresh`, body }, options)
+  }
+
+  /**
+   * Log out
+   *
+   * Revokes the refresh token's family; idempotent.
+   *
+   * `POST /api/v1/auth/logout`
+   */
+  logout(body: Body<'logout'>, options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'POST', path: `/api/v1/auth/logout`, body }, options)
+  }
+
+  /**
+   * The current user
+   *
+   * `GET /api/v1/auth/me`
+   */
+  getMe(options?: RequestOptions): Promise<Ok<'getMe', 200>> {
+    return this.request<Ok<'getMe', 200>>({ method: 'GET', path: `/api/v1/auth/me` }, options)
+  }
+
+  /**
    * List volumes
    *
    * Paged with `limit`/`offset` (alias `skip`); `X-Total-Count` carries the total.
@@ -328,5 +370,105 @@ export abstract class GeneratedOperations {
    */
   heartbeat(body: Body<'heartbeat'>, options?: RequestOptions): Promise<Ok<'heartbeat', 200>> {
     return this.request<Ok<'heartbeat', 200>>({ method: 'POST', path: `/api/v1/cluster/heartbeat`, body }, options)
+  }
+
+  /**
+   * List users
+   *
+   * `GET /api/v1/users`
+   */
+  listUsers(query?: Query<'listUsers'>, options?: RequestOptions): Promise<Ok<'listUsers', 200>> {
+    return this.request<Ok<'listUsers', 200>>({ method: 'GET', path: `/api/v1/users`, query }, options)
+  }
+
+  /**
+   * Create a user
+   *
+   * `POST /api/v1/users`
+   */
+  createUser(body: Body<'createUser'>, options?: RequestOptions): Promise<Ok<'createUser', 201>> {
+    return this.request<Ok<'createUser', 201>>({ method: 'POST', path: `/api/v1/users`, body }, options)
+  }
+
+  /**
+   * Get a user
+   *
+   * `GET /api/v1/users/{user_id}`
+   */
+  getUser(user_id: string, options?: RequestOptions): Promise<Ok<'getUser', 200>> {
+    return this.request<Ok<'getUser', 200>>({ method: 'GET', path: `/api/v1/users/${encodeURIComponent(user_id)}` }, options)
+  }
+
+  /**
+   * Update a user
+   *
+   * A role change or deactivation ends the sessions of that user.
+   *
+   * `PATCH /api/v1/users/{user_id}`
+   */
+  updateUser(user_id: string, body: Body<'updateUser'>, options?: RequestOptions): Promise<Ok<'updateUser', 200>> {
+    return this.request<Ok<'updateUser', 200>>({ method: 'PATCH', path: `/api/v1/users/${encodeURIComponent(user_id)}`, body }, options)
+  }
+
+  /**
+   * Delete a user
+   *
+   * You cannot delete yourself or the last active admin (409).
+   *
+   * `DELETE /api/v1/users/{user_id}`
+   */
+  deleteUser(user_id: string, options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'DELETE', path: `/api/v1/users/${encodeURIComponent(user_id)}` }, options)
+  }
+
+  /**
+   * Change a password
+   *
+   * Your own password needs `current_password`; an admin may set another user's. Ends that user's sessions.
+   *
+   * `POST /api/v1/users/{user_id}/password`
+   */
+  changePassword(user_id: string, body: Body<'changePassword'>, options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'POST', path: `/api/v1/users/${encodeURIComponent(user_id)}/password`, body }, options)
+  }
+
+  /**
+   * List API keys
+   *
+   * `GET /api/v1/api-keys`
+   */
+  listApiKeys(query?: Query<'listApiKeys'>, options?: RequestOptions): Promise<Ok<'listApiKeys', 200>> {
+    return this.request<Ok<'listApiKeys', 200>>({ method: 'GET', path: `/api/v1/api-keys`, query }, options)
+  }
+
+  /**
+   * Create an API key
+   *
+   * The secret (`api_key`) is in this answer only; it is stored hashed. Send it as `X-API-Key`.
+   *
+   * `POST /api/v1/api-keys`
+   */
+  createApiKey(body: Body<'createApiKey'>, options?: RequestOptions): Promise<Ok<'createApiKey', 201>> {
+    return this.request<Ok<'createApiKey', 201>>({ method: 'POST', path: `/api/v1/api-keys`, body }, options)
+  }
+
+  /**
+   * Revoke an API key
+   *
+   * `DELETE /api/v1/api-keys/{api_key_id}`
+   */
+  revokeApiKey(api_key_id: string, options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'DELETE', path: `/api/v1/api-keys/${encodeURIComponent(api_key_id)}` }, options)
+  }
+
+  /**
+   * Read the audit log
+   *
+   * Every mutating request and auth event, newest first; filter by actor, action, resource and time. Append-only.
+   *
+   * `GET /api/v1/audit`
+   */
+  listAudit(query?: Query<'listAudit'>, options?: RequestOptions): Promise<Ok<'listAudit', 200>> {
+    return this.request<Ok<'listAudit', 200>>({ method: 'GET', path: `/api/v1/audit`, query }, options)
   }
 }

@@ -1,4 +1,4 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, z } from '@hono/zod-openapi'
 import {
   AddPeerRequestSchema,
   ClusterPeerSchema,
@@ -10,6 +10,7 @@ import {
   ReplicationStatusSchema,
 } from '@pstorage/core'
 import { jsonBody } from '../json-body.js'
+import type { Router } from '../security/access.js'
 import { errors, jsonRequest, jsonResponse, SMALL_BODY_BYTES } from './shared.js'
 
 const tags = ['Cluster']
@@ -110,16 +111,18 @@ export const heartbeat = createRoute({
 })
 
 /** Mounts the cluster routes of seeds/001. */
-export function clusterRoutes(app: OpenAPIHono, pstorage: PStorage): void {
+export function clusterRoutes(r: Router, pstorage: PStorage): void {
   const { cluster } = pstorage
-  app.openapi(getClusterStatus, async (c) => c.json(await cluster.status(), 200))
-  app.openapi(getReplicationStatus, async (c) => c.json(await cluster.replication(), 200))
-  app.openapi(addPeer, async (c) => c.json(await cluster.addPeer(c.req.valid('json')), 201))
-  app.openapi(removePeer, async (c) => {
+  r.mount('viewer', getClusterStatus, async (c) => c.json(await cluster.status(), 200))
+  r.mount('viewer', getReplicationStatus, async (c) => c.json(await cluster.replication(), 200))
+  r.mount('admin', addPeer, async (c) => c.json(await cluster.addPeer(c.req.valid('json')), 201))
+  r.mount('admin', removePeer, async (c) => {
     await cluster.removePeer(c.req.valid('param').node_id)
     return c.body(null, 204)
   })
-  app.openapi(failover, async (c) => cluster.failover(c.req.valid('json')))
-  app.openapi(failback, async () => cluster.failback())
-  app.openapi(heartbeat, async (c) => c.json(await cluster.heartbeat(c.req.valid('json')), 200))
+  r.mount('admin', failover, async (c) => cluster.failover(c.req.valid('json')))
+  r.mount('admin', failback, async () => cluster.failback())
+  r.mount('operator', heartbeat, async (c) =>
+    c.json(await cluster.heartbeat(c.req.valid('json')), 200),
+  )
 }

@@ -1,6 +1,7 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, z } from '@hono/zod-openapi'
 import { type PStorage, PStorageError, WriteResponseSchema } from '@pstorage/core'
 import { parseContentRange, parseRange } from '../ranges.js'
+import type { Router } from '../security/access.js'
 import { errors, jsonResponse, VolumeIdParams } from './shared.js'
 
 const tags = ['Data']
@@ -53,10 +54,10 @@ export const getVolumeData = createRoute({
 })
 
 /** Mounts the binary data path: streamed, with ranges, the same accounting as the JSON routes. */
-export function dataRoutes(app: OpenAPIHono, pstorage: PStorage): void {
+export function dataRoutes(r: Router, pstorage: PStorage): void {
   const { volumes } = pstorage
 
-  app.openapi(putVolumeData, async (c) => {
+  r.mount('operator', putVolumeData, async (c) => {
     const id = c.req.valid('param').volume_id
     const type = c.req.header('content-type') ?? ''
     if (!/^application\/octet-stream\s*(;|$)/i.test(type)) {
@@ -82,7 +83,7 @@ export function dataRoutes(app: OpenAPIHono, pstorage: PStorage): void {
     return c.json(await volumes.writeStream(id, start, length, body), 200)
   })
 
-  app.openapi(getVolumeData, async (c) => {
+  r.mount('viewer', getVolumeData, async (c) => {
     const id = c.req.valid('param').volume_id
     const { size_bytes: size } = await volumes.get(id)
     const range = parseRange(c.req.header('range'), size)

@@ -1,4 +1,4 @@
-import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
+import { createRoute } from '@hono/zod-openapi'
 import {
   AllMetricsSchema,
   ArrayListSchema,
@@ -8,6 +8,7 @@ import {
   ReplicationMetricsSchema,
   VolumeMetricsSchema,
 } from '@pstorage/core'
+import type { Router } from '../security/access.js'
 import { jsonResponse } from './shared.js'
 
 const get = <S extends Parameters<typeof jsonResponse>[1]>(
@@ -65,12 +66,12 @@ export const getReplicationMetrics = get(
 )
 
 /** Mounts `/api/v1/arrays` and the metrics documents of seeds/001, all from live counters. */
-export function metricsRoutes(app: OpenAPIHono, pstorage: PStorage): void {
+export function metricsRoutes(r: Router, pstorage: PStorage): void {
   const { system, engine } = pstorage
-  app.openapi(listArrays, async (c) => c.json(await system.arrays(), 200))
-  app.openapi(getMetrics, async (c) => c.json(await system.metrics(), 200))
-  app.openapi(getReductionMetrics, async (c) => c.json((await engine.stats()).reduction, 200))
-  app.openapi(getFlashMetrics, async (c) => c.json((await engine.stats()).flash, 200))
-  app.openapi(getVolumeMetrics, async (c) => c.json(await system.volumeMetrics(), 200))
-  app.openapi(getReplicationMetrics, async (c) => c.json(await system.replication(), 200))
+  r.mount('viewer', listArrays, async (c) => c.json(await system.arrays(), 200))
+  r.mount('viewer', getMetrics, async (c) => c.json(await system.metrics(), 200))
+  r.mount('viewer', getReductionMetrics, async (c) => c.json((await engine.stats()).reduction, 200))
+  r.mount('viewer', getFlashMetrics, async (c) => c.json((await engine.stats()).flash, 200))
+  r.mount('viewer', getVolumeMetrics, async (c) => c.json(await system.volumeMetrics(), 200))
+  r.mount('viewer', getReplicationMetrics, async (c) => c.json(await system.replication(), 200))
 }

@@ -7,6 +7,8 @@ export const SMALL_BODY_BYTES = 1024 * 1024
 /** The documented error answers a route may give, each in the one error shape. */
 const ERRORS = {
   400: 'Malformed or semantically invalid request (for example an unaligned offset)',
+  401: 'Authentication required, or the credentials were refused',
+  403: 'The caller lacks the role this needs',
   404: 'The resource does not exist',
   409: 'Conflict with the current state (for example a duplicate name)',
   411: 'Content-Length is required',
@@ -14,6 +16,8 @@ const ERRORS = {
   415: 'Unsupported media type',
   416: 'Range not satisfiable',
   422: 'The request does not match the schema',
+  423: 'The account is locked after repeated failed logins',
+  429: 'Too many requests; see Retry-After',
   500: 'Internal error; the body carries a request id to quote',
   507: 'The medium has no space for the write',
 } as const

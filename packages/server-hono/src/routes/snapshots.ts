@@ -1,4 +1,4 @@
-import { createRoute, type OpenAPIHono, z } from '@hono/zod-openapi'
+import { createRoute, z } from '@hono/zod-openapi'
 import {
   CreateSnapshotRequestSchema,
   ListSnapshotsQuerySchema,
@@ -9,6 +9,7 @@ import {
   VolumeSchema,
 } from '@pstorage/core'
 import { jsonBody } from '../json-body.js'
+import type { Router } from '../security/access.js'
 import { errors, jsonRequest, jsonResponse, SMALL_BODY_BYTES, VolumeIdParams } from './shared.js'
 
 const tags = ['Snapshots']
@@ -93,31 +94,31 @@ export const restoreSnapshot = createRoute({
 })
 
 /** Mounts the snapshot routes of seeds/001. */
-export function snapshotRoutes(app: OpenAPIHono, pstorage: PStorage): void {
+export function snapshotRoutes(r: Router, pstorage: PStorage): void {
   const { snapshots } = pstorage
-  app.openapi(createSnapshot, async (c) =>
+  r.mount('operator', createSnapshot, async (c) =>
     c.json(await snapshots.create(c.req.valid('param').volume_id, c.req.valid('json')), 201),
   )
-  app.openapi(listVolumeSnapshots, async (c) => {
+  r.mount('viewer', listVolumeSnapshots, async (c) => {
     const page = await snapshots.list(c.req.valid('param').volume_id, c.req.valid('query'))
     c.header('X-Total-Count', String(page.total))
     return c.json(page, 200)
   })
-  app.openapi(listSnapshots, async (c) => {
+  r.mount('viewer', listSnapshots, async (c) => {
     const page = await snapshots.list(undefined, c.req.valid('query'))
     c.header('X-Total-Count', String(page.total))
     return c.json(page, 200)
   })
-  app.openapi(getSnapshot, async (c) => {
+  r.mount('viewer', getSnapshot, async (c) => {
     const { volume_id, snapshot_id } = c.req.valid('param')
     return c.json(await snapshots.get(volume_id, snapshot_id), 200)
   })
-  app.openapi(deleteSnapshot, async (c) => {
+  r.mount('operator', deleteSnapshot, async (c) => {
     const { volume_id, snapshot_id } = c.req.valid('param')
     await snapshots.delete(volume_id, snapshot_id)
     return c.body(null, 204)
   })
-  app.openapi(restoreSnapshot, async (c) => {
+  r.mount('operator', restoreSnapshot, async (c) => {
     const { volume_id, snapshot_id } = c.req.valid('param')
     const { volume, created } = await snapshots.restore(volume_id, snapshot_id, c.req.valid('json'))
     return created ? c.json(volume, 201) : c.json(volume, 200)

@@ -1,5 +1,6 @@
-import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
+import { createRoute } from '@hono/zod-openapi'
 import { HealthDetailedSchema, HealthSchema, type PStorage } from '@pstorage/core'
+import type { Router } from '../security/access.js'
 import { jsonResponse } from './shared.js'
 
 export const getHealth = createRoute({
@@ -30,12 +31,12 @@ export const getHealthDetailed = createRoute({
 })
 
 /** Mounts `/health` (seeds/001 "Health Check") and `/health/detailed`. */
-export function systemRoutes(app: OpenAPIHono, pstorage: PStorage): void {
-  app.openapi(getHealth, async (c) => {
+export function systemRoutes(r: Router, pstorage: PStorage): void {
+  r.mount('public', getHealth, async (c) => {
     const health = await pstorage.system.health()
     return health.status === 'unhealthy' ? c.json(health, 503) : c.json(health, 200)
   })
-  app.openapi(getHealthDetailed, async (c) => {
+  r.mount('viewer', getHealthDetailed, async (c) => {
     const health = await pstorage.system.healthDetailed()
     return health.status === 'unhealthy' ? c.json(health, 503) : c.json(health, 200)
   })

@@ -1,4 +1,4 @@
-import { createRoute, type OpenAPIHono } from '@hono/zod-openapi'
+import { createRoute } from '@hono/zod-openapi'
 import {
   CloneVolumeRequestSchema,
   CreateVolumeRequestSchema,
@@ -14,6 +14,7 @@ import {
   WriteResponseSchema,
 } from '@pstorage/core'
 import { jsonBody } from '../json-body.js'
+import type { Router } from '../security/access.js'
 import { errors, jsonRequest, jsonResponse, SMALL_BODY_BYTES, VolumeIdParams } from './shared.js'
 
 const tags = ['Volumes']
@@ -140,34 +141,36 @@ export const readVolume = createRoute({
 })
 
 /** Mounts the volume and data routes of seeds/001 on `app`. */
-export function volumeRoutes(app: OpenAPIHono, pstorage: PStorage): void {
+export function volumeRoutes(r: Router, pstorage: PStorage): void {
   const { volumes } = pstorage
-  app.openapi(createVolume, async (c) => c.json(await volumes.create(c.req.valid('json')), 201))
-  app.openapi(listVolumes, async (c) => {
+  r.mount('operator', createVolume, async (c) =>
+    c.json(await volumes.create(c.req.valid('json')), 201),
+  )
+  r.mount('viewer', listVolumes, async (c) => {
     const page = await volumes.list(c.req.valid('query'))
     c.header('X-Total-Count', String(page.total))
     return c.json(page, 200)
   })
-  app.openapi(getVolume, async (c) =>
+  r.mount('viewer', getVolume, async (c) =>
     c.json(await volumes.get(c.req.valid('param').volume_id), 200),
   )
-  app.openapi(updateVolume, async (c) =>
+  r.mount('operator', updateVolume, async (c) =>
     c.json(await volumes.update(c.req.valid('param').volume_id, c.req.valid('json')), 200),
   )
-  app.openapi(deleteVolume, async (c) => {
+  r.mount('operator', deleteVolume, async (c) => {
     await volumes.delete(c.req.valid('param').volume_id)
     return c.body(null, 204)
   })
-  app.openapi(resizeVolume, async (c) =>
+  r.mount('operator', resizeVolume, async (c) =>
     c.json(await volumes.resize(c.req.valid('param').volume_id, c.req.valid('json')), 200),
   )
-  app.openapi(cloneVolume, async (c) =>
+  r.mount('operator', cloneVolume, async (c) =>
     c.json(await volumes.clone(c.req.valid('param').volume_id, c.req.valid('json')), 201),
   )
-  app.openapi(writeVolume, async (c) =>
+  r.mount('operator', writeVolume, async (c) =>
     c.json(await volumes.write(c.req.valid('param').volume_id, c.req.valid('json')), 200),
   )
-  app.openapi(readVolume, async (c) => {
+  r.mount('viewer', readVolume, async (c) => {
     const { offset, length } = c.req.valid('query')
     return c.json(await volumes.read(c.req.valid('param').volume_id, offset, length), 200)
   })

@@ -1,0 +1,230 @@
+/**
+ * `pnpm bench:api`: writes and reads one disk-like image through (a) the JSON base64
+ * routes in 1 MiB calls, (b) the binary route, (c) the engine called in-process, all in
+ * one run on the same machine, and prints MB/s side by side with the HTTP paths as a ratio
+ * of the in-process engine. Every read-back is verified by SHA-256.
+ *
+ *   pnpm bench:api [--size-mib 1024] [--runs 3] [--json]
+ *
+ * Each mode gets its own data directory: an engine that already holds the image would
+ * dedupe it, which would flatter whichever mode ran second. Figures are medians of runs.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createCipheriv, createHash } from 'node:crypto'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { parseArgs } from 'node:util'
+import { PStorageClient } from '@pstorage/client'
+import { createFlashEngine } from '@pstorage/engine'
+
+const MiB = 1024 * 1024
+const { values } = parseArgs({
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    runs: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const SIZE = Number(values['size-mib']) * MiB
+const RUNS = Number(values.runs)
+if (!(SIZE >= 16 * MiB) || SIZE % MiB !== 0 || !(RUNS >= 1))
+  throw new Error('--size-mib >= 16 and --runs >= 1')
+
+/** 64 MiB of deterministic noise (AES-CTR keystream): fast, and the same every run. */
+const POOL = (() => {
+  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 1), Buffer.alloc(16, 2))
+  return cipher.update(Buffer.alloc(64 * MiB))
+})()
+const TEXT = Buffer.from(
+  Array.from(
+    { length: 40_000 },
+    (_, i) => `${i} INFO service=api path=/v1/items/${i % 977} status=200\n`,
+  ).join(''),
+).subarray(0, MiB)
+
+/**
+ * MiB `i` of the image, shaped like a used disk: half incompressible data, then zeros,
+ * logs, blocks repeated from earlier in the image, and a filler pattern.
+ */
+function chunk(i: number): Buffer {
+  switch (i % 8) {
+    case 3:
+      return Buffer.alloc(MiB)
+    case 4:
+      return TEXT
+    case 5:
+      return POOL.subarray(((i - 5) % 64) * MiB, ((i - 5) % 64) * MiB + MiB)
+    case 6:
+      return Buffer.alloc(MiB, 0xe5)
+    default:
+      return POOL.subarray(((i * 7) % 64) * MiB, ((i * 7) % 64) * MiB + MiB)
+  }
+}
+const chunks = SIZE / MiB
+const expected = (() => {
+  const hash = createHash('sha256')
+  for (let i = 0; i < chunks; i++) hash.update(chunk(i))
+  return hash.digest('hex')
+})()
+
+interface Figures {
+  write: number
+  read: number
+  rssMiB: number
+}
+
+const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9
+const mbps = (bytes: number, s: number) => bytes / MiB / s
+
+/** Peak resident memory of a process, from /proc (Linux). */
+function peakRssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8')
+  return Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? 0) / 1024
+}
+
+/** Starts `pstorage-server` on a free port with its own data directory and a known admin. */
+async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
+  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+  const child = spawn(
+    process.execPath,
+    [bin, '--port', '0', '--data-dir', dataDir, '--no-rate-limit'],
+    {
+      env: {
+        ...process.env,
+        PSTORAGE_ADMIN_PASSWORD: 'bench-password',
+        PSTORAGE_LOG_LEVEL: 'warn',
+      },
+      stdio: ['ignore', 'pipe', 'inherit'],
+    },
+  )
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (data) => {
+      out += data
+      const match = /listening on (http:\/\/\S+)/.exec(out)
+      if (match?.[1]) resolve(match[1])
+    })
+    child.once('exit', (code) => reject(new Error(`server exited with ${code}`)))
+  })
+  return { url, child }
+}
+
+async function viaHttp(mode: 'json' | 'binary'): Promise<Figures> {
+  const dataDir = mkdtempSync(join(tmpdir(), `pstorage-bench-${mode}-`))
+  const { url, child } = await startServer(dataDir)
+  try {
+    const client = new PStorageClient({ baseUrl: url, retries: 0 })
+    await client.login({ username: 'admin', password: 'bench-password' })
+    const volume = await client.createVolume({ name: 'image', size_gb: SIZE / 1024 ** 3 })
+
+    let started = process.hrtime.bigint()
+    if (mode === 'json') {
+      for (let i = 0; i < chunks; i++) {
+        await client.writeVolume(volume.id, { offset: i * MiB, data: chunk(i).toString('base64') })
+      }
+    } else {
+      let next = 0
+      const body = new ReadableStream<Uint8Array>({
+        pull(controller) {
+          if (next === chunks) controller.close()
+          else controller.enqueue(chunk(next++))
+        },
+      })
+      await client.uploadVolumeData(volume.id, body, { length: SIZE })
+    }
+    const write = mbps(SIZE, seconds(started))
+
+    const hash = createHash('sha256')
+    started = process.hrtime.bigint()
+    if (mode === 'json') {
+      for (let i = 0; i < chunks; i++) {
+        hash.update(
+          Buffer.from(
+            (await client.readVolume(volume.id, { offset: i * MiB, length: MiB })).data,
+            'base64',
+          ),
+        )
+      }
+    } else {
+      for await (const piece of await client.downloadVolumeData(volume.id)) hash.update(piece)
+    }
+    const read = mbps(SIZE, seconds(started))
+    if (hash.digest('hex') !== expected) throw new Error(`${mode}: the image read back differs`)
+    return { write, read, rssMiB: peakRssMiB(child.pid!) }
+  } finally {
+    child.kill('SIGTERM')
+    await new Promise((resolve) => child.once('exit', resolve))
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+async function inProcess(): Promise<Figures> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'pstorage-bench-engine-'))
+  const engine = await createFlashEngine({ dataDir })
+  try {
+    await engine.createVolume('image', SIZE)
+    // The server hands the engine 4 MiB batches; so does this baseline.
+    let started = process.hrtime.bigint()
+    for (let i = 0; i < chunks; i += 4) {
+      await engine.write(
+        'image',
+        i * MiB,
+        Buffer.concat([chunk(i), chunk(i + 1), chunk(i + 2), chunk(i + 3)]),
+      )
+    }
+    const write = mbps(SIZE, seconds(started))
+    const hash = createHash('sha256')
+    started = process.hrtime.bigint()
+    for (let at = 0; at < SIZE; at += MiB) hash.update(await engine.read('image', at, MiB))
+    const read = mbps(SIZE, seconds(started))
+    if (hash.digest('hex') !== expected) throw new Error('engine: the image read back differs')
+    return { write, read, rssMiB: peakRssMiB(process.pid) }
+  } finally {
+    await engine.close()
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+const modes = {
+  'engine (in-process)': inProcess,
+  'binary route (PUT/GET /data)': () => viaHttp('binary'),
+  'JSON routes (1 MiB base64)': () => viaHttp('json'),
+} as const
+const results: Record<string, Figures> = {}
+for (const [name, run] of Object.entries(modes)) {
+  const runs: Figures[] = []
+  for (let r = 0; r < RUNS; r++) runs.push(await run())
+  results[name] = {
+    write: median(runs.map((f) => f.write)),
+    read: median(runs.map((f) => f.read)),
+    rssMiB: Math.max(...runs.map((f) => f.rssMiB)),
+  }
+}
+
+const base = results['engine (in-process)']!
+const rows = Object.entries(results).map(([name, f]) => ({
+  mode: name,
+  write_mb_s: Math.round(f.write * 10) / 10,
+  read_mb_s: Math.round(f.read * 10) / 10,
+  write_vs_engine: Math.round((f.write / base.write) * 100) / 100,
+  read_vs_engine: Math.round((f.read / base.read) * 100) / 100,
+  peak_rss_mib: Math.round(f.rssMiB),
+}))
+if (values.json) {
+  console.log(JSON.stringify({ size_mib: SIZE / MiB, runs: RUNS, sha256: expected, rows }, null, 2))
+} else {
+  console.log(
+    `Image: ${SIZE / MiB} MiB, medians of ${RUNS} run(s), read-backs verified (sha256 ${expected.slice(0, 12)}…)\n`,
+  )
+  console.log('| mode | write MB/s | read MB/s | write vs engine | read vs engine | peak RSS MiB |')
+  console.log('|---|---:|---:|---:|---:|---:|')
+  for (const r of rows) {
+    console.log(
+      `| ${r.mode} | ${r.write_mb_s} | ${r.read_mb_s} | ${r.write_vs_engine} | ${r.read_vs_engine} | ${r.peak_rss_mib} |`,
+    )
+  }
+}
