@@ -32,7 +32,7 @@ type Task<W> =
  */
 export class Lane<W extends LaneWrite> {
   readonly #commit: (batch: W[]) => Promise<void>
-  readonly #queue: Task<W>[] = []
+  readonly #queue: (Task<W> | undefined)[] = []
   #head = 0
   #draining: Promise<void> | undefined
 
@@ -103,9 +103,15 @@ export class Lane<W extends LaneWrite> {
   }
 
   #take(n: number): void {
-    this.#head += n
-    // Compact now and then so the array does not grow with the number of writes ever made.
-    if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+    // Release each taken task at once: a task holds its write's data, and a consumed task
+    // kept in the array would pin that buffer (sequential 4 MiB writes once pinned every
+    // byte written until a compaction, gigabytes).
+    for (let i = 0; i < n; i++) this.#queue[this.#head++] = undefined
+    if (this.#head === this.#queue.length) {
+      this.#queue.length = 0
+      this.#head = 0
+    } else if (this.#head > 1024 && this.#head * 2 > this.#queue.length) {
+      // Compact now and then so the array does not grow with the number of writes ever made.
       this.#queue.splice(0, this.#head)
       this.#head = 0
     }
