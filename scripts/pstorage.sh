@@ -4,6 +4,7 @@
 #   bash scripts/pstorage.sh start [server flags]   build, then serve on :8000 from ./data
 #   bash scripts/pstorage.sh test  [vitest args]    build, then run every package's tests
 #   bash scripts/pstorage.sh bench-api [--json]       the API benchmark (README of server-hono)
+#   bash scripts/pstorage.sh bench-engine [--json]    the engine benchmark (README of engine)
 #   bash scripts/pstorage.sh check                  formatter/linter, types, generated client drift
 #   bash scripts/pstorage.sh <pnpm args>            anything else, with the project's Node and pnpm
 set -euo pipefail
@@ -22,6 +23,7 @@ case "$cmd" in
   start) prepare; exec node packages/server-hono/dist/bin.js "$@" ;;
   test) prepare; exec pnpm exec vitest run "$@" ;;
   bench-api) prepare; exec node packages/server-hono/bench/api.ts "$@" ;;
+  bench-engine) prepare; exec node packages/engine/bench/engine.ts "$@" ;;
   check)
     prepare
     pnpm exec biome ci .

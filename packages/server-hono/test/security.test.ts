@@ -125,6 +125,26 @@ describe('authorization over the whole route table', () => {
     }
   })
 
+  it('has written one audit row for every mutating request made above, whatever its outcome', async () => {
+    const table = routeAccess(env.app).filter(
+      (r) => r.access !== 'public' && ['POST', 'PUT', 'PATCH', 'DELETE'].includes(r.method),
+    )
+    const page = (await (
+      await env.call('/api/v1/audit?limit=1000', { token: tokens.get('admin')! })
+    ).json()) as {
+      entries: { action: string; outcome: string }[]
+    }
+    for (const route of table) {
+      const rows = page.entries.filter((e) => e.action === route.operationId)
+      // Each was called once without credentials and once per role.
+      expect(rows.length, route.operationId).toBeGreaterThanOrEqual(4)
+      expect(
+        rows.some((e) => e.outcome === 'denied'),
+        route.operationId,
+      ).toBe(true)
+    }
+  })
+
   it('refuses to build an app with a route that declares no access', () => {
     const app = new OpenAPIHono()
     const router = createRouter(app as never)
