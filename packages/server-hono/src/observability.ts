@@ -4,6 +4,20 @@ import type { Logger } from 'pino'
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client'
 import type { AppEnv } from './env.js'
 
+/** The part of the flash engine's `flashDetails()` that `/metrics` exports. */
+interface MediumFigures {
+  readonly segments: { readonly free: number }
+  readonly write_amplification: number
+  readonly medium_bytes_written: {
+    readonly host: number
+    readonly gc: number
+    readonly wear_leveling: number
+  }
+}
+interface MediumDetails {
+  flashDetails(): Promise<MediumFigures>
+}
+
 /**
  * Request logs and Prometheus metrics of one app: every request is logged as one JSON line
  * (request id, method, route, status, duration, actor) and counted per route and status.
@@ -67,6 +81,38 @@ export function createObservability(pstorage: PStorage, logger: Logger) {
       s.reduction.bytes_saved.dedupe +
       s.reduction.bytes_saved.compression,
   )
+
+  // Medium counters only the flash engine has (`flashDetails()`); other engines skip them.
+  const details = (pstorage.engine as Partial<MediumDetails>).flashDetails
+  if (typeof details === 'function') {
+    const mediumGauge = (name: string, help: string, read: (d: MediumFigures) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers: [registry],
+        async collect() {
+          this.set(read(await details.call(pstorage.engine)))
+        },
+      })
+    mediumGauge(
+      'pstorage_medium_bytes_written_total',
+      'Bytes written to the medium (host, GC, wear leveling)',
+      (d) =>
+        d.medium_bytes_written.host +
+        d.medium_bytes_written.gc +
+        d.medium_bytes_written.wear_leveling,
+    )
+    mediumGauge(
+      'pstorage_free_segments',
+      'Free (erased) segments of the medium',
+      (d) => d.segments.free,
+    )
+    mediumGauge(
+      'pstorage_write_amplification',
+      'Medium bytes written per host byte',
+      (d) => d.write_amplification,
+    )
+  }
 
   const middleware: MiddlewareHandler<AppEnv> = async (c, next) => {
     const started = performance.now()

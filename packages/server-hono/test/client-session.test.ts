@@ -68,3 +68,58 @@ describe('client sessions', () => {
     await scripted.deleteVolume(volume.id)
   })
 })
+
+describe('user management through the client', () => {
+  it('creates, lists, updates and deletes users; refuses bad input and the last admin', async () => {
+    const admin = new PStorageClient({ baseUrl: server.url, retries: 0 })
+    await admin.login({ username: 'admin', password: 'session password' })
+    const bob = await admin.createUser({
+      username: 'bob',
+      password: 'bobs long password',
+      role: 'viewer',
+    })
+    expect(bob).toMatchObject({
+      username: 'bob',
+      role: 'viewer',
+      status: 'active',
+      is_active: true,
+    })
+    expect(JSON.stringify(bob)).not.toMatch(/hash|scrypt/)
+    expect((await admin.listUsers({ search: 'bo' })).users.map((u) => u.username)).toEqual(['bob'])
+    expect((await admin.updateUser(bob.id, { role: 'operator' })).role).toBe('operator')
+
+    const failures: [() => Promise<unknown>, number][] = [
+      [
+        () => admin.createUser({ username: 'bob', password: 'another long one', role: 'viewer' }),
+        409,
+      ],
+      [
+        () =>
+          admin.createUser({ username: 'Bad Name!', password: 'another long one', role: 'viewer' }),
+        422,
+      ],
+      [() => admin.createUser({ username: 'carol', password: 'short', role: 'viewer' }), 422],
+      [
+        () =>
+          admin.createUser({
+            username: 'carol',
+            password: 'long enough pw',
+            role: 'root' as 'admin',
+          }),
+        422,
+      ],
+      [() => admin.getUser('00000000-0000-4000-8000-000000000000'), 404],
+      [async () => admin.deleteUser((await admin.getMe()).id), 409],
+    ]
+    for (const [call, status] of failures) {
+      const error = await call().catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(ApiError)
+      expect((error as ApiError).status, String(call)).toBe(status)
+    }
+    const viewer = new PStorageClient({ baseUrl: server.url, retries: 0 })
+    await viewer.login({ username: 'bob', password: 'bobs long password' })
+    expect(((await viewer.listUsers().catch((e: unknown) => e)) as ApiError).status).toBe(403)
+    await admin.deleteUser(bob.id)
+    expect((await admin.listUsers()).users.map((u) => u.username)).toEqual(['admin'])
+  })
+})

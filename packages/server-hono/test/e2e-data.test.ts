@@ -156,6 +156,35 @@ describe('binary data path', () => {
     expect(results[1]).toEqual(results[0])
   })
 
+  it('serialises concurrent writes to one block: the block ends whole, as one of them', async () => {
+    const offset = 30 * MiB
+    const versions = Array.from({ length: 8 }, (_, i) =>
+      Buffer.from(pseudoRandomBytes(4096, 500 + i)),
+    )
+    await Promise.all(
+      versions.map((v) => client.writeVolume(volumeId, { offset, data: v.toString('base64') })),
+    )
+    const block = Buffer.from(
+      (await client.readVolume(volumeId, { offset, length: 4096 })).data,
+      'base64',
+    )
+    expect(versions.some((v) => v.equals(block))).toBe(true)
+    // Concurrent writes to different volumes all land.
+    const others = await Promise.all(
+      [0, 1, 2].map((i) => client.createVolume({ name: `parallel-${i}`, size_gb: 0.01 })),
+    )
+    await Promise.all(
+      others.map((v, i) =>
+        client.writeVolume(v.id, { offset: 0, data: versions[i]!.toString('base64') }),
+      ),
+    )
+    for (const [i, v] of others.entries()) {
+      const read = await client.readVolume(v.id, { offset: 0, length: 4096 })
+      expect(Buffer.from(read.data, 'base64').equals(versions[i]!)).toBe(true)
+      await client.deleteVolume(v.id)
+    }
+  })
+
   describe('bad input changes nothing', () => {
     const untouched = async () => {
       const head = await bytesOf(
