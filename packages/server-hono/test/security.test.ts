@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { OpenAPIHono } from '@hono/zod-openapi'
 import { type Clock, createPStorage, createScryptHasher, type Role } from '@pstorage/core'
+import pino from 'pino'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { type AppOptions, createApp, hasRole, routeAccess } from '../src/index.js'
 import { createRouter } from '../src/security/access.js'
@@ -395,6 +396,48 @@ describe('secrets at rest', () => {
     } finally {
       rmSync(dataDir, { recursive: true, force: true })
     }
+  })
+})
+
+describe('logs', () => {
+  it('log every request as JSON with its request id, and never a password, token or key', async () => {
+    const lines: string[] = []
+    const logger = pino({ level: 'debug' }, { write: (line: string) => void lines.push(line) })
+    const env = await setup({ rateLimits: false, logger })
+    const session = await env.login('admin')
+    const created = await env.call('/api/v1/api-keys', {
+      method: 'POST',
+      token: session.access_token,
+      json: { name: 'k', role: 'viewer' },
+    })
+    const { api_key } = (await created.json()) as { api_key: string }
+    await env.call('/api/v1/users', {
+      method: 'POST',
+      token: session.access_token,
+      json: { username: 'eve', password: 'eves secret password', role: 'viewer' },
+    })
+    await env.call('/api/v1/auth/login', {
+      method: 'POST',
+      json: { username: 'admin', password: 'wrong guess 123' },
+    })
+    const text = lines.join('')
+    const entries = lines.map(
+      (l) => JSON.parse(l) as { req_id?: string; route?: string; status?: number },
+    )
+    expect(entries.some((e) => e.route === '/api/v1/users' && e.status === 201 && e.req_id)).toBe(
+      true,
+    )
+    for (const secret of [
+      PASSWORD,
+      'eves secret password',
+      'wrong guess 123',
+      api_key,
+      session.access_token,
+      session.refresh_token,
+    ]) {
+      expect(text.includes(secret), `log contains ${secret.slice(0, 8)}…`).toBe(false)
+    }
+    await env.pstorage.close()
   })
 })
 
