@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { ApiError, type PStorageClient } from '@pstorage/client'
+import type { PStorageClient } from '@pstorage/client'
 import {
   AllMetricsSchema,
   FlashMetricsSchema,
@@ -11,7 +11,7 @@ import {
 } from '@pstorage/core'
 import { pseudoRandomBytes } from '@pstorage/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminClient, type ServerProcess, startServerProcess } from './server-process.js'
+import { adminClient, apiError, type ServerProcess, startServerProcess } from './server-process.js'
 
 /** The rest of the array API of seeds/001 end to end: snapshots, arrays, metrics, cluster, health. */
 const dataDir = mkdtempSync(join(tmpdir(), 'pstorage-array-'))
@@ -30,15 +30,6 @@ afterAll(async () => {
 const b64 = (text: string) => Buffer.from(text).toString('base64')
 const read = async (volumeId: string) =>
   Buffer.from((await client.readVolume(volumeId, { offset: 0 })).data, 'base64').toString()
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(ApiError)
-  return error as ApiError
-}
 
 describe('snapshots', () => {
   it('create, list, get, restore to a new volume and in place, delete', async () => {

@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http'
-import { ApiError, type PStorageClient } from '@pstorage/client'
+import type { PStorageClient } from '@pstorage/client'
 import { pseudoRandomBytes } from '@pstorage/core/testing'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminClient, type ServerProcess, startServerProcess } from './server-process.js'
+import { adminClient, apiError, type ServerProcess, startServerProcess } from './server-process.js'
 
 /** The binary data path end to end: `PUT`/`GET /api/v1/volumes/{id}/data`, streamed, with ranges. */
 let server: ServerProcess
@@ -20,15 +20,6 @@ afterAll(() => server?.stop())
 
 async function bytesOf(stream: ReadableStream<Uint8Array>): Promise<Buffer> {
   return Buffer.from(await new Response(stream).arrayBuffer())
-}
-
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(ApiError)
-  return error as ApiError
 }
 
 /** A raw PUT with full control of the headers (what curl would send). */

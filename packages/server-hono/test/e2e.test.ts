@@ -1,8 +1,8 @@
 import { request as httpRequest } from 'node:http'
-import { ApiError, type PStorageClient } from '@pstorage/client'
+import type { PStorageClient } from '@pstorage/client'
 import { Validator } from '@seriousme/openapi-schema-validator'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { adminClient, type ServerProcess, startServerProcess } from './server-process.js'
+import { adminClient, apiError, type ServerProcess, startServerProcess } from './server-process.js'
 
 /**
  * The walking skeleton end to end: the real `pstorage-server` bin on a random port, driven
@@ -25,18 +25,6 @@ interface OpenApiDocument {
   openapi: string
   paths: Record<string, Record<string, { operationId: string }>>
   components: { schemas: Record<string, { properties: Record<string, { example?: unknown }> }> }
-}
-
-/** The `ApiError` a call rejects with (fails the test if it resolves). */
-async function apiError(promise: Promise<unknown>): Promise<ApiError> {
-  const error = await promise.then(
-    () => undefined,
-    (e: unknown) => e,
-  )
-  expect(error).toBeInstanceOf(ApiError)
-  const apiError = error as ApiError
-  expect(apiError.requestId, 'every error carries a request id').toMatch(/\S/)
-  return apiError
 }
 
 /** The session's credentials, for raw requests. */

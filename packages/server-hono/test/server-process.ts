@@ -3,7 +3,8 @@ import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { PStorageClient } from '@pstorage/client'
+import { ApiError, PStorageClient } from '@pstorage/client'
+import { expect } from 'vitest'
 
 /** The password of `admin` on test servers (set through PSTORAGE_ADMIN_PASSWORD). */
 export const ADMIN_PASSWORD = 'e2e-admin-password'
@@ -85,4 +86,16 @@ export async function adminClient(url: string): Promise<PStorageClient> {
   const client = new PStorageClient({ baseUrl: url, retries: 0 })
   await client.login({ username: 'admin', password: ADMIN_PASSWORD })
   return client
+}
+
+/** The `ApiError` a call rejects with (fails the test if it resolves); it carries a request id. */
+export async function apiError(promise: Promise<unknown>): Promise<ApiError> {
+  const error = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  )
+  expect(error).toBeInstanceOf(ApiError)
+  const failure = error as ApiError
+  expect(failure.requestId, 'every error carries a request id').toMatch(/\S/)
+  return failure
 }
