@@ -32,11 +32,12 @@ const RUNS = Number(values.runs)
 if (!(SIZE >= 16 * MiB) || SIZE % MiB !== 0 || !(RUNS >= 1))
   throw new Error('--size-mib >= 16 and --runs >= 1')
 
-/** 64 MiB of deterministic noise (AES-CTR keystream): fast, and the same every run. */
-const POOL = (() => {
-  const cipher = createCipheriv('aes-128-ctr', Buffer.alloc(16, 1), Buffer.alloc(16, 2))
-  return cipher.update(Buffer.alloc(64 * MiB))
-})()
+/** Deterministic noise for MiB `i` (AES-CTR keystream, counter = i): unique per chunk, fast. */
+function noise(i: number): Buffer {
+  const iv = Buffer.alloc(16)
+  iv.writeUInt32BE(i, 8)
+  return createCipheriv('aes-128-ctr', Buffer.alloc(16, 1), iv).update(Buffer.alloc(MiB))
+}
 const TEXT = Buffer.from(
   Array.from(
     { length: 40_000 },
@@ -45,8 +46,9 @@ const TEXT = Buffer.from(
 ).subarray(0, MiB)
 
 /**
- * MiB `i` of the image, shaped like a used disk: half incompressible data, then zeros,
- * logs, blocks repeated from earlier in the image, and a filler pattern.
+ * MiB `i` of the image, shaped like a used disk: five in eight unique incompressible MiB,
+ * then zeros, logs, and one MiB repeated from earlier in the image (eight in eight: a
+ * filler pattern takes the last slot).
  */
 function chunk(i: number): Buffer {
   switch (i % 8) {
@@ -55,11 +57,11 @@ function chunk(i: number): Buffer {
     case 4:
       return TEXT
     case 5:
-      return POOL.subarray(((i - 5) % 64) * MiB, ((i - 5) % 64) * MiB + MiB)
+      return noise(i - 5) // a copy of an earlier MiB: dedupe has something to find
     case 6:
       return Buffer.alloc(MiB, 0xe5)
     default:
-      return POOL.subarray(((i * 7) % 64) * MiB, ((i * 7) % 64) * MiB + MiB)
+      return noise(i)
   }
 }
 const chunks = SIZE / MiB
