@@ -1,3 +1,13 @@
+export * from './backends/driver-kit.js'
+export * from './backends/listing.js'
+export {
+  createLocalDriver,
+  DRIVER_NAME as LOCAL_DRIVER_NAME,
+  type LocalDriverConfig,
+  LocalDriverConfigSchema,
+} from './backends/local-driver.js'
+export * from './backends/mime.js'
+export * from './backends/path.js'
 export * from './engine/addressing.js'
 export * from './engine/memory-block-engine.js'
 export * from './errors.js'

@@ -1,3 +1,4 @@
+export type * from './backend-driver.js'
 export type * from './block-engine.js'
 export { BLOCK_SIZE } from './block-engine.js'
 export * from './clock.js'

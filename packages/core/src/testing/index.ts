@@ -7,6 +7,13 @@
  * import { runBlockEngineSuite } from '@pstorage/core/testing'
  * ```
  */
+
+export { CONFINED_CASES, TRAVERSAL_CASES, type TraversalCase } from '../backends/traversal-cases.js'
+export {
+  type BackendDriverSuiteOptions,
+  runBackendDriverSuite,
+  type SeedEntry,
+} from './backend-driver-suite.js'
 export {
   type BlockEngineSuiteOptions,
   pseudoRandomBytes,
