@@ -302,7 +302,7 @@ export function createVolumeService(deps: ServiceDeps) {
         volume_id: id,
         offset,
         size: bytes.length,
-        data: Buffer.from(bytes).toString('base64'),
+        data: Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
       }
     },
 
