@@ -1,0 +1,191 @@
+/**
+ * The engine's side of the benchmark, run in a child node process so its peak RSS is its
+ * own: one engine (`@pstorage/engine`, the built dist) with one volume per image, all images
+ * written in aligned `writeBytes` writes (`writesInFlight` at a time, as a pipelining
+ * uploader does), then every volume read back and checked against the image's SHA-256.
+ * The clones dedupe against the golden image because they share the engine.
+ *
+ * `node --import ./ts-resolve.ts engine-run.ts <config json>` prints one JSON line of
+ * {@link EngineFigures}.
+ */
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import type { EngineStats } from '@pstorage/core'
+import { createFlashEngine, type FlashDetails } from '@pstorage/engine'
+import type { ImageFile } from './dataset.js'
+import type { SystemRun } from './report.js'
+import { duBytes, measure, nodeArgs } from './tools.js'
+
+/** What the parent asks the child to do. */
+export interface EngineRunConfig {
+  readonly dataDir: string
+  readonly policy: 'lz4' | 'dense'
+  readonly images: readonly ImageFile[]
+  readonly writeBytes: number
+  readonly writesInFlight: number
+  readonly readBytes: number
+  readonly readsInFlight: number
+}
+
+/** What the child prints. */
+interface EngineFigures {
+  readonly ingest_seconds: number
+  readonly read_seconds: number
+  /** CPU seconds of the process (all threads) during each phase. */
+  readonly ingest_cpu_seconds: number
+  readonly read_cpu_seconds: number
+  readonly mismatches: readonly string[]
+  readonly stats: EngineStats
+  readonly flash: FlashDetails
+}
+
+/** Runs `step(i)` for i in [0, count) with at most `depth` in flight; results in order. */
+async function pipeline<T>(
+  count: number,
+  depth: number,
+  step: (i: number) => Promise<T>,
+  consume: (value: T) => void,
+): Promise<void> {
+  const window: Promise<T>[] = []
+  for (let i = 0; i < count; i++) {
+    window.push(step(i))
+    if (window.length >= depth) consume(await window.shift()!)
+  }
+  for (const pending of window) consume(await pending)
+}
+
+const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9
+const cpuSeconds = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since)
+  return (used.user + used.system) / 1e6
+}
+
+async function child(config: EngineRunConfig): Promise<EngineFigures> {
+  const logical = config.images.reduce((n, i) => n + i.bytes, 0)
+  const engine = await createFlashEngine({
+    dataDir: config.dataDir,
+    // Room for every byte even without reduction; the default (90% of free space) also works.
+    capacityBytes: logical + (1 << 30),
+  })
+  try {
+    for (const image of config.images)
+      await engine.createVolume(image.name, image.bytes, { policy: config.policy })
+    let started = process.hrtime.bigint()
+    let cpu = process.cpuUsage()
+    for (const image of config.images) {
+      const file = await open(image.path, 'r')
+      try {
+        const count = Math.ceil(image.bytes / config.writeBytes)
+        await pipeline(
+          count,
+          config.writesInFlight,
+          async (i) => {
+            const at = i * config.writeBytes
+            const data = Buffer.allocUnsafe(Math.min(config.writeBytes, image.bytes - at))
+            const { bytesRead } = await file.read(data, 0, data.length, at)
+            if (bytesRead !== data.length) throw new Error(`short read of ${image.path}`)
+            return engine.write(image.name, at, data)
+          },
+          () => {},
+        )
+      } finally {
+        await file.close()
+      }
+    }
+    const ingest = seconds(started)
+    const ingestCpu = cpuSeconds(cpu)
+    started = process.hrtime.bigint()
+    cpu = process.cpuUsage()
+    const mismatches: string[] = []
+    for (const image of config.images) {
+      const hash = createHash('sha256')
+      const count = Math.ceil(image.bytes / config.readBytes)
+      await pipeline(
+        count,
+        config.readsInFlight,
+        (i) => {
+          const at = i * config.readBytes
+          return engine.read(image.name, at, Math.min(config.readBytes, image.bytes - at))
+        },
+        (bytes) => hash.update(bytes),
+      )
+      if (hash.digest('hex') !== image.sha256) mismatches.push(image.name)
+    }
+    const read = seconds(started)
+    const readCpu = cpuSeconds(cpu)
+    return {
+      ingest_seconds: ingest,
+      read_seconds: read,
+      ingest_cpu_seconds: ingestCpu,
+      read_cpu_seconds: readCpu,
+      mismatches,
+      stats: await engine.stats(),
+      flash: await engine.flashDetails(),
+    }
+  } finally {
+    await engine.close()
+  }
+}
+
+/**
+ * Runs the engine over the images with `policy` in a child process, in a fresh data
+ * directory under `workDir` (removed afterwards). Physical bytes: `du` of the data
+ * directory after close (segment files and SQLite metadata).
+ *
+ * @example
+ * ```ts
+ * const run = await runEngine(dataset.images, { policy: 'lz4', workDir: tmpdir() })
+ * ```
+ */
+export async function runEngine(
+  images: readonly ImageFile[],
+  options: Omit<EngineRunConfig, 'dataDir' | 'images'> & {
+    readonly workDir: string
+    /** Flags for the child's node (for experiments; the table uses none). */
+    readonly nodeFlags?: readonly string[]
+  },
+): Promise<SystemRun> {
+  const { workDir, nodeFlags = [], ...rest } = options
+  const dataDir = mkdtempSync(join(workDir, `engine-${options.policy}-`))
+  try {
+    const config: EngineRunConfig = { ...rest, dataDir, images }
+    const self = fileURLToPath(import.meta.url)
+    const result = await measure(
+      process.execPath,
+      nodeArgs(self, [JSON.stringify(config)], nodeFlags),
+    )
+    const figures = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as EngineFigures
+    const metadata = await duBytes(join(dataDir, 'metadata.sqlite'))
+    const { stats, flash } = figures
+    return {
+      ingestSeconds: figures.ingest_seconds,
+      readSeconds: figures.read_seconds,
+      physicalBytes: await duBytes(dataDir),
+      peakRssBytes: result.peakRssBytes,
+      verified: figures.mismatches.length === 0,
+      details: {
+        mismatches: figures.mismatches,
+        ingest_cpu_percent: Math.round((100 * figures.ingest_cpu_seconds) / figures.ingest_seconds),
+        read_cpu_percent: Math.round((100 * figures.read_cpu_seconds) / figures.read_seconds),
+        child_cpu_percent: result.cpuPercent,
+        metadata_bytes: metadata,
+        live_record_bytes: flash.capacity.live_bytes,
+        reduction: stats.reduction,
+        write_amplification: flash.write_amplification,
+        segments: flash.segments,
+        cache: flash.cache,
+        settings: { ...rest, nodeFlags },
+      },
+    }
+  } finally {
+    rmSync(dataDir, { recursive: true, force: true })
+  }
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const config = JSON.parse(process.argv[2] ?? '{}') as EngineRunConfig
+  console.log(JSON.stringify(await child(config)))
+}
