@@ -16,7 +16,7 @@
  */
 import { execFileSync } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
-import { cpus, release, tmpdir, totalmem } from 'node:os'
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { runBaseline } from './baseline.js'
@@ -85,6 +85,8 @@ const dataset = await prepareDataset({ quick: values.quick, log })
 const logical = logicalBytes(dataset)
 log(`dataset: ${dataset.images.length} images, ${logical / 1e6} MB logical, in ${dataset.dir}`)
 
+// Other work on the machine skews every figure: the load averages go in the report.
+const loadBefore = loadavg().map((x) => Math.round(x * 100) / 100)
 const work = mkdtempSync(join(tmpdir(), 'pstorage-bench-engine-'))
 const once: Record<System, () => Promise<SystemRun>> = {
   baseline: () => runBaseline(dataset.images),
@@ -127,6 +129,8 @@ const machine = {
   cpu_model: cpus()[0]?.model ?? 'unknown',
   memory_gib: Math.round(totalmem() / 2 ** 30),
   kernel: release(),
+  load_average_before: loadBefore,
+  load_average_after: loadavg().map((x) => Math.round(x * 100) / 100),
   disk: (() => {
     const device = sh('findmnt', ['-no', 'SOURCE', '-T', tmpdir()])
     const [size, rota] = sh('lsblk', ['-dno', 'SIZE,ROTA', device]).split(/\s+/)
@@ -155,6 +159,9 @@ if (values.json) {
   )
   console.log(
     `Machine: ${machine.cpus} x ${machine.cpu_model}, ${machine.memory_gib} GiB, Linux ${machine.kernel}, disk ${machine.disk}`,
+  )
+  console.log(
+    `Load average (1, 5, 15 min) before: ${machine.load_average_before.join(', ')}; after: ${machine.load_average_after.join(', ')}`,
   )
   console.log(`Tools: node ${v.node}, ${v.restic}, ${v.borg}\n`)
   console.log(markdown(rows, targets))
