@@ -1,18 +1,10 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { hashToken } from '../security/opaque-tokens.js'
 import { ApiKeySchema, CreatedApiKeySchema } from './api-key-schemas.js'
 import type { ApiKeyPrincipal } from './principal.js'
-import { identityFixture, rejection } from './test-kit.js'
+import { rejection, useIdentityFixture } from './test-kit.js'
 
-let fixture: Awaited<ReturnType<typeof identityFixture>> | undefined
-const setup = async () => {
-  fixture = await identityFixture()
-  return fixture
-}
-afterEach(async () => {
-  await fixture?.store.close()
-  fixture = undefined
-})
+const setup = useIdentityFixture()
 
 describe('apiKeys.create', () => {
   it('shows the secret once; stores and lists only its hash-free DTO', async () => {

@@ -1,17 +1,9 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { AuditEntrySchema, AuditListSchema, ListAuditQuerySchema } from './audit-schemas.js'
 import { auditActor, auditText } from './audit-service.js'
-import { identityFixture, rejection } from './test-kit.js'
+import { rejection, useIdentityFixture } from './test-kit.js'
 
-let fixture: Awaited<ReturnType<typeof identityFixture>> | undefined
-const setup = async () => {
-  fixture = await identityFixture()
-  return fixture
-}
-afterEach(async () => {
-  await fixture?.store.close()
-  fixture = undefined
-})
+const setup = useIdentityFixture()
 
 describe('audit.record', () => {
   it('appends an entry timestamped in UTC with every field', async () => {

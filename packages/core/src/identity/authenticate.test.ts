@@ -1,19 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { identityFixture, PASSWORD, rejection } from './test-kit.js'
+import { describe, expect, it } from 'vitest'
+import { PASSWORD, rejection, useIdentityFixture } from './test-kit.js'
 import { UserSchema } from './user-schemas.js'
 
-let fixture: Awaited<ReturnType<typeof identityFixture>> | undefined
-const setup = async () => {
-  fixture = await identityFixture()
-  return fixture
-}
-afterEach(async () => {
-  await fixture?.store.close()
-  fixture = undefined
-})
+const setup = useIdentityFixture()
 
 /** Logs `username` in and checks the access token works, so a later rejection means something. */
-async function session(f: Awaited<ReturnType<typeof identityFixture>>, username: string) {
+async function session(f: Awaited<ReturnType<typeof setup>>, username: string) {
   const tokens = await f.identity.auth.login({ username, password: PASSWORD })
   const principal = await f.identity.auth.authenticate(tokens.access_token)
   return { tokens, principal }

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto'
+import { afterEach } from 'vitest'
 import { isPStorageError, type PStorageError } from '../errors.js'
 import type { Clock } from '../ports/clock.js'
 import { uuidGenerator } from '../ports/id-generator.js'
@@ -92,4 +93,20 @@ export async function rejection(promise: Promise<unknown>): Promise<PStorageErro
   )
   if (!isPStorageError(outcome)) throw outcome
   return outcome
+}
+
+/**
+ * Registers an `afterEach` that closes the fixture a test made, and returns the function
+ * that makes it: `const setup = useIdentityFixture()` at the top of a test file.
+ */
+export function useIdentityFixture(options?: IdentityOptions) {
+  let fixture: Awaited<ReturnType<typeof identityFixture>> | undefined
+  afterEach(async () => {
+    await fixture?.store.close()
+    fixture = undefined
+  })
+  return async () => {
+    fixture = await identityFixture(options)
+    return fixture
+  }
 }

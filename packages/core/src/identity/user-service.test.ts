@@ -1,16 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest'
-import { identityFixture, PASSWORD, rejection } from './test-kit.js'
+import { describe, expect, it } from 'vitest'
+import { PASSWORD, rejection, useIdentityFixture } from './test-kit.js'
 import { ListUsersQuerySchema, UserListSchema, UserSchema } from './user-schemas.js'
 
-let fixture: Awaited<ReturnType<typeof identityFixture>> | undefined
-const setup = async () => {
-  fixture = await identityFixture()
-  return fixture
-}
-afterEach(async () => {
-  await fixture?.store.close()
-  fixture = undefined
-})
+const setup = useIdentityFixture()
 
 describe('users.create', () => {
   it('creates a user (username lower-cased, role defaults to viewer)', async () => {
