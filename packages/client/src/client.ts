@@ -172,13 +172,7 @@ export class PStorageClient extends GeneratedOperations {
     volumeId: string,
     options: DownloadOptions = {},
   ): Promise<ReadableStream<Uint8Array>> {
-    const { offset, length } = options
-    const range =
-      offset === undefined && length === undefined
-        ? undefined
-        : length === undefined
-          ? `bytes=${offset}-`
-          : `bytes=${offset ?? 0}-${(offset ?? 0) + length - 1}`
+    const range = rangeHeader(options)
     const response = await this.#transport.raw(
       {
         method: 'GET',
@@ -190,6 +184,110 @@ export class PStorageClient extends GeneratedOperations {
     if (!response.body) throw new TypeError('downloadVolumeData: the answer has no body')
     return response.body
   }
+
+  /**
+   * Uploads files into a backend folder (`POST /api/v1/storage/backends/{id}/files`) as one
+   * streamed `multipart/form-data` body: stream data is sent as it is read, never buffered.
+   */
+  async uploadFiles(
+    backendId: string,
+    files: readonly UploadFile[],
+    options: UploadFilesOptions = {},
+  ): Promise<UploadFilesResult> {
+    const boundary = `----pstorage-${crypto.randomUUID()}`
+    const fields: Record<string, string> = {
+      path: options.path ?? '/',
+      overwrite: String(options.overwrite ?? false),
+    }
+    const response = await this.#transport.raw(
+      {
+        method: 'POST',
+        path: `/api/v1/storage/backends/${encodeURIComponent(backendId)}/files`,
+        headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+        body: ReadableStream.from(multipartBody(boundary, fields, files)),
+      },
+      options,
+    )
+    return ((await response.json()) as { files: UploadFilesResult }).files
+  }
+
+  /**
+   * Streams a file out of a backend (`GET .../files/download?path=`, with `Range` for a
+   * part of it).
+   */
+  async downloadFile(
+    backendId: string,
+    path: string,
+    options: DownloadOptions = {},
+  ): Promise<ReadableStream<Uint8Array>> {
+    const range = rangeHeader(options)
+    const response = await this.#transport.raw(
+      {
+        method: 'GET',
+        path: `/api/v1/storage/backends/${encodeURIComponent(backendId)}/files/download`,
+        query: { path },
+        ...(range && { headers: { range } }),
+      },
+      options,
+    )
+    if (!response.body) throw new TypeError('downloadFile: the answer has no body')
+    return response.body
+  }
+}
+
+/** One file of {@link PStorageClient.uploadFiles}. */
+export interface UploadFile {
+  /** The file name in the target folder (one segment, no `/`). */
+  readonly name: string
+  readonly data: Uint8Array | ReadableStream<Uint8Array> | AsyncIterable<Uint8Array>
+}
+
+/** Options of {@link PStorageClient.uploadFiles}. */
+export interface UploadFilesOptions extends RequestOptions {
+  /** Target folder, created if missing. @default '/' */
+  readonly path?: string
+  /** Replace existing files. @default false */
+  readonly overwrite?: boolean
+}
+
+/** The answer of {@link PStorageClient.uploadFiles}. */
+export type UploadFilesResult = Ok<'listFiles', 200>['items']
+
+const CRLF = '\r\n'
+
+/** Quotes a multipart header parameter (RFC 7578 §4.2: percent-encode `"`, CR and LF). */
+function quoteParam(value: string): string {
+  return value.replace(/["\r\n%]/g, (ch) => `%${ch.charCodeAt(0).toString(16).toUpperCase()}`)
+}
+
+/** The `Range` header of a download, if any part was asked for. */
+function rangeHeader({ offset, length }: DownloadOptions): string | undefined {
+  if (offset === undefined && length === undefined) return undefined
+  if (length === undefined) return `bytes=${offset}-`
+  return `bytes=${offset ?? 0}-${(offset ?? 0) + length - 1}`
+}
+
+/** A `multipart/form-data` body streamed part by part: fields first, then the files. */
+async function* multipartBody(
+  boundary: string,
+  fields: Record<string, string>,
+  files: readonly UploadFile[],
+): AsyncGenerator<Uint8Array> {
+  const enc = new TextEncoder()
+  for (const [name, value] of Object.entries(fields)) {
+    yield enc.encode(
+      `--${boundary}${CRLF}Content-Disposition: form-data; name="${name}"${CRLF}${CRLF}${value}${CRLF}`,
+    )
+  }
+  for (const file of files) {
+    yield enc.encode(
+      `--${boundary}${CRLF}Content-Disposition: form-data; name="file"; filename="${quoteParam(file.name)}"${CRLF}Content-Type: application/octet-stream${CRLF}${CRLF}`,
+    )
+    if (file.data instanceof Uint8Array) yield file.data
+    else yield* file.data as AsyncIterable<Uint8Array>
+    yield enc.encode(CRLF)
+  }
+  yield enc.encode(`--${boundary}--${CRLF}`)
 }
 
 /** Shorthand for `new PStorageClient(options)`. */

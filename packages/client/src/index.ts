@@ -6,6 +6,9 @@ export {
   type DownloadOptions,
   PStorageClient,
   type Tokens,
+  type UploadFile,
+  type UploadFilesOptions,
+  type UploadFilesResult,
   type UploadOptions,
 } from './client.js'
 export type { Body, Ok, Query } from './generated/operations.js'

@@ -1,5 +1,12 @@
 import { hkdfSync, randomBytes } from 'node:crypto'
 import { join } from 'node:path'
+import {
+  ALLOW_PRIVATE_ADDRESSES_ENV,
+  createAddressGuard,
+  parseAllowPrivate,
+} from './backends/address-guard.js'
+import { type BackendService, createBackendService } from './backends/backend-service.js'
+import { type BackendTypeHandlers, localBackendType } from './backends/backend-types.js'
 import { createMemoryBlockEngine } from './engine/memory-block-engine.js'
 import { createInProcessEventBus } from './events/in-process-event-bus.js'
 import { createIdentity, type Identity, type IdentityOptions } from './identity/index.js'
@@ -58,6 +65,22 @@ export interface PStorageOptions {
   readonly hasher?: PasswordHasher
   /** Lockout and token lifetimes. */
   readonly identity?: IdentityOptions
+  /**
+   * How each backend type is reached, beyond the built-in `local`: pass the handlers of the
+   * adapters packages (`s3BackendType` from `@pstorage/adapters-s3`…).
+   */
+  readonly backendTypes?: BackendTypeHandlers
+  /**
+   * Let backends reach loopback and private addresses (labs, tests, a NAS on the LAN).
+   * @default `PSTORAGE_ALLOW_PRIVATE_ADDRESSES` from `env`, else false
+   */
+  readonly allowPrivateAddresses?: boolean
+  /** Directories `local` backends must be inside. @default `<dataDir>/backends`, or none */
+  readonly localBackendRoots?: readonly string[]
+  /** Period of the backend health check; 0 turns it off. @default 60000 */
+  readonly backendHealthCheckIntervalMs?: number
+  /** Where failures of background work (health checks) are reported. @default ignored */
+  readonly onBackgroundError?: (error: unknown) => void
 }
 
 /** What {@link createPStorage} returns: the services, and the ports they run on. */
@@ -66,6 +89,8 @@ export interface PStorage {
   readonly snapshots: SnapshotService
   readonly system: SystemService
   readonly cluster: ClusterService
+  /** Storage backends and their file browser (seeds/000 §1–2). */
+  readonly backends: BackendService
   readonly engine: BlockEngine
   readonly store: MetadataStore
   readonly events: EventBus
@@ -118,6 +143,23 @@ export async function createPStorage(options: PStorageOptions = {}): Promise<PSt
     }),
     ...(options.identity && { options: options.identity }),
   })
+  const env = options.env ?? process.env
+  const vault = createAesGcmVault({ keyring })
+  const backends = createBackendService({
+    db: store.db,
+    vault,
+    clock,
+    ids: deps.ids,
+    guard: createAddressGuard({
+      allowPrivate:
+        options.allowPrivateAddresses ?? parseAllowPrivate(env[ALLOW_PRIVATE_ADDRESSES_ENV], false),
+    }),
+    handlers: { local: localBackendType, ...options.backendTypes },
+    localRoots:
+      options.localBackendRoots ?? (options.dataDir ? [join(options.dataDir, 'backends')] : []),
+    ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
+  })
+  backends.startHealthChecks(options.backendHealthCheckIntervalMs ?? 60_000)
   let closing: Promise<void> | undefined
   return Object.freeze({
     volumes: createVolumeService(deps),
@@ -132,13 +174,17 @@ export async function createPStorage(options: PStorageOptions = {}): Promise<PSt
       ...(options.dataDir && { dataDir: options.dataDir }),
     }),
     cluster: createClusterService({ db: store.db, clock, nodeId }),
+    backends,
     engine,
     store,
     events,
     identity,
-    vault: createAesGcmVault({ keyring }),
+    vault,
     close() {
-      closing ??= Promise.all([engine.close(), store.close()]).then(() => undefined)
+      closing ??= backends
+        .close()
+        .then(() => Promise.all([engine.close(), store.close()]))
+        .then(() => undefined)
       return closing
     },
   })

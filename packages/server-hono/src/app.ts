@@ -11,8 +11,10 @@ import { createObservability } from './observability.js'
 import { apiKeyRoutes } from './routes/api-keys.js'
 import { auditRoutes } from './routes/audit.js'
 import { authRoutes } from './routes/auth.js'
+import { backendRoutes } from './routes/backends.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { dataRoutes } from './routes/data.js'
+import { fileRoutes } from './routes/files.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { snapshotRoutes } from './routes/snapshots.js'
 import { systemRoutes } from './routes/system.js'
@@ -43,7 +45,7 @@ export const OPENAPI_INFO = Object.freeze({
     title: 'PStorage API',
     version: PSTORAGE_VERSION,
     description:
-      'Storage managed end to end: a virtual flash array with inline data reduction, snapshots and clones. Every route but /health and the docs needs a bearer token (POST /api/v1/auth/login) or an X-API-Key; each declares the role it needs (x-required-role). Errors share one shape: `{ error, detail, details?, request_id }`.',
+      'Storage managed end to end: a virtual flash array with inline data reduction, snapshots and clones; storage backends (local, NFS, S3, HTTP, iSCSI) with a file browser. Every route but /health and the docs needs a bearer token (POST /api/v1/auth/login) or an X-API-Key; each declares the role it needs (x-required-role). Errors share one shape: `{ error, detail, details?, request_id }`.',
   },
   tags: [
     { name: 'Health', description: 'Liveness and status' },
@@ -54,6 +56,11 @@ export const OPENAPI_INFO = Object.freeze({
     { name: 'Arrays', description: 'The storage array' },
     { name: 'Metrics', description: 'Reduction, flash, volume and replication metrics' },
     { name: 'Cluster', description: 'Cluster status, peers, failover' },
+    {
+      name: 'Storage backends',
+      description: 'NFS, S3, HTTP, iSCSI and local backends (seeds/000 §1)',
+    },
+    { name: 'File browser', description: 'Files of a backend (seeds/000 §2)' },
     { name: 'Users', description: 'User management (admins)' },
     { name: 'API keys', description: 'API keys (admins)' },
     { name: 'Audit', description: 'The audit log (admins)' },
@@ -69,6 +76,8 @@ const ROUTES: ((r: Router, pstorage: PStorage) => void)[] = [
   snapshotRoutes,
   metricsRoutes,
   clusterRoutes,
+  backendRoutes,
+  fileRoutes,
   userRoutes,
   apiKeyRoutes,
   auditRoutes,

@@ -4,11 +4,12 @@
  * segment files under the data directory). Run with `--help` for its flags; each has an
  * environment equivalent.
  */
-import { join, resolve } from 'node:path'
+import { delimiter, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'
 import { createPStorage, PSTORAGE_VERSION } from '@pstorage/core'
 import { createFlashEngine } from '@pstorage/engine'
 import pino from 'pino'
+import { BACKEND_TYPE_HANDLERS } from './backend-types.js'
 import { startServer } from './node.js'
 import { type RateLimits, rateLimitsFromEnv } from './security/rate-limit.js'
 
@@ -25,6 +26,13 @@ Options:
   --rate-limit-upload <n>   uploads per minute                 (PSTORAGE_RATE_LIMIT_UPLOAD, default 3)
   --no-rate-limit           no rate limits, for labs and rigs  (PSTORAGE_RATE_LIMIT=off)
   --log-level <level>       fatal, error, warn, info, debug    (PSTORAGE_LOG_LEVEL, default info)
+  --allow-private-addresses let backends reach loopback and private networks
+                                                               (PSTORAGE_ALLOW_PRIVATE_ADDRESSES=true;
+                                                               default: refused, see the README)
+  --local-backend-root <dir> where 'local' backends may live  (PSTORAGE_LOCAL_BACKEND_ROOTS, ':'-separated;
+                            repeatable; default <data-dir>/backends)
+  --backend-check-interval <s> backend health check period   (PSTORAGE_BACKEND_CHECK_INTERVAL, default 60;
+                            0 turns it off)
   -h, --help                show this help
   -v, --version             show the version
 
@@ -58,6 +66,9 @@ function parseFlags(): Flags {
         'rate-limit-upload': { type: 'string' },
         'no-rate-limit': { type: 'boolean' },
         'log-level': { type: 'string' },
+        'allow-private-addresses': { type: 'boolean' },
+        'local-backend-root': { type: 'string', multiple: true },
+        'backend-check-interval': { type: 'string' },
         help: { type: 'boolean', short: 'h' },
         version: { type: 'boolean', short: 'v' },
       },
@@ -78,6 +89,10 @@ function settings(flags: Flags, env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   set('rate-limit-login', 'PSTORAGE_RATE_LIMIT_LOGIN')
   set('rate-limit-upload', 'PSTORAGE_RATE_LIMIT_UPLOAD')
   set('log-level', 'PSTORAGE_LOG_LEVEL')
+  set('backend-check-interval', 'PSTORAGE_BACKEND_CHECK_INTERVAL')
+  if (flags['allow-private-addresses']) merged.PSTORAGE_ALLOW_PRIVATE_ADDRESSES = 'true'
+  const roots = flags['local-backend-root']
+  if (Array.isArray(roots)) merged.PSTORAGE_LOCAL_BACKEND_ROOTS = roots.join(delimiter)
   if (flags['no-rate-limit']) merged.PSTORAGE_RATE_LIMIT = 'off'
   const origins = flags['cors-origin']
   if (Array.isArray(origins)) merged.PSTORAGE_CORS_ORIGINS = origins.join(',')
@@ -107,10 +122,25 @@ async function main(): Promise<void> {
     .map((o) => o.trim())
     .filter(Boolean)
 
+  const interval = env.PSTORAGE_BACKEND_CHECK_INTERVAL ?? '60'
+  if (!/^\d{1,7}$/.test(interval)) fail(`invalid backend check interval '${interval}'`)
+  const localRoots = (env.PSTORAGE_LOCAL_BACKEND_ROOTS ?? '')
+    .split(delimiter)
+    .filter(Boolean)
+    .map((root) => resolve(root))
+
   const logger = pino({ level, base: { service: 'pstorage' } })
   // The embedded default: SQLite metadata and the flash engine's segment files in dataDir.
   const engine = await createFlashEngine({ dataDir: join(dataDir, 'engine') })
-  const pstorage = await createPStorage({ dataDir, env, engine })
+  const pstorage = await createPStorage({
+    dataDir,
+    env,
+    engine,
+    backendTypes: BACKEND_TYPE_HANDLERS,
+    backendHealthCheckIntervalMs: Number(interval) * 1000,
+    ...(localRoots.length > 0 && { localBackendRoots: localRoots }),
+    onBackgroundError: (error) => logger.warn({ err: error }, 'backend health check failed'),
+  })
   const admin = await pstorage.identity.users.ensureAdmin(
     env.PSTORAGE_ADMIN_PASSWORD ? { password: env.PSTORAGE_ADMIN_PASSWORD } : {},
   )

@@ -39,7 +39,7 @@ export function parseRange(header: string | undefined, size: number): ByteRange 
 }
 
 function unsatisfiable(size: number): PStorageError {
-  return new PStorageError('range_not_satisfiable', `The volume has ${size} bytes`, {
+  return new PStorageError('range_not_satisfiable', `The resource has ${size} bytes`, {
     details: { size },
   })
 }

@@ -130,6 +130,9 @@ describe('service documents', () => {
         ...['login', 'refreshToken', 'logout', 'getMe'],
         ...['listUsers', 'createUser', 'getUser', 'updateUser', 'deleteUser', 'changePassword'],
         ...['createApiKey', 'listApiKeys', 'revokeApiKey', 'listAudit'],
+        ...['listBackends', 'getBackend', 'createBackend', 'updateBackend', 'deleteBackend'],
+        ...['testBackend', 'listFiles', 'uploadFiles', 'downloadFile', 'deleteFiles'],
+        ...['createFolder', 'moveFiles'],
       ].sort(),
     )
     expect(document.components.schemas.Volume?.properties.size_bytes?.example).toBe(107374182400)

@@ -373,6 +373,114 @@ export abstract class GeneratedOperations {
   }
 
   /**
+   * List storage backends
+   *
+   * Paged, sortable, filterable by `type` and `status`; secrets read as `********`.
+   *
+   * `GET /api/v1/storage/backends`
+   */
+  listBackends(query?: Query<'listBackends'>, options?: RequestOptions): Promise<Ok<'listBackends', 200>> {
+    return this.request<Ok<'listBackends', 200>>({ method: 'GET', path: `/api/v1/storage/backends`, query }, options)
+  }
+
+  /**
+   * Create a storage backend
+   *
+   * `config` is checked against the schema of `type` (unknown keys are a 422). Secrets (`secret_access_key`, `password`, `private_key`) are sealed with the master key and never returned. Hosts resolving to loopback or private addresses are refused (403) unless the server runs with `PSTORAGE_ALLOW_PRIVATE_ADDRESSES=true`. `local` paths must be inside the server's local backend roots. The first connection test runs in the background; `status` is `offline` ('Not checked yet') until it answers.
+   *
+   * `POST /api/v1/storage/backends`
+   */
+  createBackend(body: Body<'createBackend'>, options?: RequestOptions): Promise<Ok<'createBackend', 201>> {
+    return this.request<Ok<'createBackend', 201>>({ method: 'POST', path: `/api/v1/storage/backends`, body }, options)
+  }
+
+  /**
+   * Get a storage backend
+   *
+   * `GET /api/v1/storage/backends/{backend_id}`
+   */
+  getBackend(backend_id: string, options?: RequestOptions): Promise<Ok<'getBackend', 200>> {
+    return this.request<Ok<'getBackend', 200>>({ method: 'GET', path: `/api/v1/storage/backends/${encodeURIComponent(backend_id)}` }, options)
+  }
+
+  /**
+   * Update a storage backend
+   *
+   * `config` fields are merged into the current config and the result checked again; a secret left out, or sent as `********`, keeps its value. The type cannot change.
+   *
+   * `PATCH /api/v1/storage/backends/{backend_id}`
+   */
+  updateBackend(backend_id: string, body: Body<'updateBackend'>, options?: RequestOptions): Promise<Ok<'updateBackend', 200>> {
+    return this.request<Ok<'updateBackend', 200>>({ method: 'PATCH', path: `/api/v1/storage/backends/${encodeURIComponent(backend_id)}`, body }, options)
+  }
+
+  /**
+   * Delete a storage backend
+   *
+   * Forgets the backend and its secrets; the data on the backend is left alone.
+   *
+   * `DELETE /api/v1/storage/backends/{backend_id}`
+   */
+  deleteBackend(backend_id: string, options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'DELETE', path: `/api/v1/storage/backends/${encodeURIComponent(backend_id)}` }, options)
+  }
+
+  /**
+   * Test the connection
+   *
+   * Connects and checks access now. Always a 200 with `ok`, `latency_ms` and a `message` saying what failed (never a secret); the result sets the backend `status`.
+   *
+   * `POST /api/v1/storage/backends/{backend_id}/test`
+   */
+  testBackend(backend_id: string, options?: RequestOptions): Promise<Ok<'testBackend', 200>> {
+    return this.request<Ok<'testBackend', 200>>({ method: 'POST', path: `/api/v1/storage/backends/${encodeURIComponent(backend_id)}/test` }, options)
+  }
+
+  /**
+   * List a directory
+   *
+   * Direct children of `path`, directories first, then by name; pages of `limit` (default and max 1000) with `next_cursor`. `iscsi` backends are block storage: 400 `not_applicable`.
+   *
+   * `GET /api/v1/storage/backends/{backend_id}/files`
+   */
+  listFiles(backend_id: string, query?: Query<'listFiles'>, options?: RequestOptions): Promise<Ok<'listFiles', 200>> {
+    return this.request<Ok<'listFiles', 200>>({ method: 'GET', path: `/api/v1/storage/backends/${encodeURIComponent(backend_id)}/files`, query }, options)
+  }
+
+  /**
+   * Delete files and folders
+   *
+   * Folders are deleted with their contents. Every path is checked first (a refused one deletes nothing); then one result per path, in order (`not_found` for a missing one).
+   *
+   * `DELETE /api/v1/storage/backends/{backend_id}/files`
+   */
+  deleteFiles(backend_id: string, body: Body<'deleteFiles'>, options?: RequestOptions): Promise<Ok<'deleteFiles', 200>> {
+    return this.request<Ok<'deleteFiles', 200>>({ method: 'DELETE', path: `/api/v1/storage/backends/${encodeURIComponent(backend_id)}/files`, body }, options)
+  }
+
+  /**
+   * Create a folder
+   *
+   * Creates missing parents too; 409 if anything exists at the path.
+   *
+   * `POST /api/v1/storage/backends/{backend_id}/folders`
+   */
+  createFolder(backend_id: string, body: Body<'createFolder'>, options?: RequestOptions): Promise<Ok<'createFolder', 201>> {
+    return this.request<Ok<'createFolder', 201>>({ method: 'POST', path: `/api/v1/storage/backends/${encodeURIComponent(backend_id)}/folders`, body }, options)
+  }
+
+  /**
+   * Move or rename files and folders
+   *
+   * Moves each of `paths` into the folder `destination`, or with `rename: true` the one path to `destination`. An existing target file is a per-path `conflict` unless `overwrite: true`; an existing folder always is. One result per path, in order.
+   *
+   * `POST /api/v1/storage/backends/{backend_id}/files/move`
+   */
+  moveFiles(backend_id: string, body: Body<'moveFiles'>, options?: RequestOptions): Promise<Ok<'moveFiles', 200>> {
+    return this.request<Ok<'moveFiles', 200>>({ method: 'POST', path: `/api/v1/storage/backends/${encodeURIComponent(backend_id)}/files/move`, body }, options)
+  }
+
+  /**
    * List users
    *
    * `GET /api/v1/users`

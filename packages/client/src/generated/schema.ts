@@ -385,6 +385,163 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/storage/backends": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List storage backends
+         * @description Paged, sortable, filterable by `type` and `status`; secrets read as `********`.
+         */
+        get: operations["listBackends"];
+        put?: never;
+        /**
+         * Create a storage backend
+         * @description `config` is checked against the schema of `type` (unknown keys are a 422). Secrets (`secret_access_key`, `password`, `private_key`) are sealed with the master key and never returned. Hosts resolving to loopback or private addresses are refused (403) unless the server runs with `PSTORAGE_ALLOW_PRIVATE_ADDRESSES=true`. `local` paths must be inside the server's local backend roots. The first connection test runs in the background; `status` is `offline` ('Not checked yet') until it answers.
+         */
+        post: operations["createBackend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/backends/{backend_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a storage backend */
+        get: operations["getBackend"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a storage backend
+         * @description Forgets the backend and its secrets; the data on the backend is left alone.
+         */
+        delete: operations["deleteBackend"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a storage backend
+         * @description `config` fields are merged into the current config and the result checked again; a secret left out, or sent as `********`, keeps its value. The type cannot change.
+         */
+        patch: operations["updateBackend"];
+        trace?: never;
+    };
+    "/api/v1/storage/backends/{backend_id}/files": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List a directory
+         * @description Direct children of `path`, directories first, then by name; pages of `limit` (default and max 1000) with `next_cursor`. `iscsi` backends are block storage: 400 `not_applicable`.
+         */
+        get: operations["listFiles"];
+        put?: never;
+        /**
+         * Upload files (multipart)
+         * @description A `multipart/form-data` body: optional fields `path` (target directory, created if missing; or `?path=`) and `overwrite` (`true` replaces existing files), then one or more file parts. Streamed to the backend as it arrives, never held whole in memory; each file is stored atomically. The backend upload policy applies (extension and sniffed content type → 415, size → 413). An existing file without `overwrite` → 409. Rate-limited as an upload.
+         */
+        post: operations["uploadFiles"];
+        /**
+         * Delete files and folders
+         * @description Folders are deleted with their contents. Every path is checked first (a refused one deletes nothing); then one result per path, in order (`not_found` for a missing one).
+         */
+        delete: operations["deleteFiles"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/backends/{backend_id}/files/download": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Download a file
+         * @description Streams the file with `Content-Disposition: attachment`; one `Range: bytes=a-b` gives a 206 with `Content-Range`.
+         */
+        get: operations["downloadFile"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/backends/{backend_id}/files/move": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Move or rename files and folders
+         * @description Moves each of `paths` into the folder `destination`, or with `rename: true` the one path to `destination`. An existing target file is a per-path `conflict` unless `overwrite: true`; an existing folder always is. One result per path, in order.
+         */
+        post: operations["moveFiles"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/backends/{backend_id}/folders": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Create a folder
+         * @description Creates missing parents too; 409 if anything exists at the path.
+         */
+        post: operations["createFolder"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/backends/{backend_id}/test": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Test the connection
+         * @description Connects and checks access now. Always a 200 with `ok`, `latency_ms` and a `message` saying what failed (never a secret); the result sets the backend `status`.
+         */
+        post: operations["testBackend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/users": {
         parameters: {
             query?: never;
@@ -845,6 +1002,24 @@ export interface components {
             /** @example 1 */
             total: number;
         };
+        BackendList: {
+            backends: components["schemas"]["StorageBackend"][];
+            total: number;
+        };
+        BackendStats: {
+            file_count: number;
+            template_count: number;
+            total_bytes: number | null;
+            /** @description The walk stopped at its limit: lower bounds */
+            truncated: boolean;
+            /**
+             * Format: date-time
+             * @description null: never computed yet
+             * @example 2024-01-15T10:30:00Z
+             */
+            updated_at: string | null;
+            used_bytes: number;
+        };
         /**
          * @example {
          *       "current_password": "old passphrase",
@@ -908,6 +1083,36 @@ export interface components {
              */
             state: "healthy" | "degraded" | "failed_over";
         };
+        /**
+         * @example {
+         *       "ok": true,
+         *       "latency_ms": 12.5,
+         *       "message": "Connected",
+         *       "details": {
+         *         "bucket": "templates"
+         *       },
+         *       "status": "online",
+         *       "tested_at": "2026-01-20T10:30:00Z"
+         *     }
+         */
+        ConnectionTest: {
+            details?: {
+                [key: string]: unknown;
+            };
+            latency_ms: number;
+            message: string;
+            ok: boolean;
+            /**
+             * @description The status this result sets
+             * @enum {string}
+             */
+            status: "online" | "offline" | "error";
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            tested_at: string;
+        };
         CreateApiKeyRequest: {
             /**
              * Format: date-time
@@ -917,6 +1122,56 @@ export interface components {
             /** @example ci-backups */
             name: string;
             role: components["schemas"]["Role"];
+        };
+        /**
+         * @example {
+         *       "name": "templates-s3",
+         *       "type": "s3",
+         *       "config": {
+         *         "endpoint": "http://minio.lab:9000",
+         *         "region": "us-east-1",
+         *         "bucket": "templates",
+         *         "access_key_id": "AKIAEXAMPLE",
+         *         "secret_access_key": "wJalrXUtnFEMI/K7MDENG",
+         *         "force_path_style": true
+         *       }
+         *     }
+         */
+        CreateBackendRequest: {
+            config: components["schemas"]["LocalBackendConfig"];
+            /** @example templates-nfs */
+            name: string;
+            /** @enum {string} */
+            type: "local";
+            upload_policy?: components["schemas"]["UploadPolicy"];
+        } | {
+            config: components["schemas"]["NfsBackendConfig"];
+            /** @example templates-nfs */
+            name: string;
+            /** @enum {string} */
+            type: "nfs";
+            upload_policy?: components["schemas"]["UploadPolicy"];
+        } | {
+            config: components["schemas"]["S3BackendConfig"];
+            /** @example templates-nfs */
+            name: string;
+            /** @enum {string} */
+            type: "s3";
+            upload_policy?: components["schemas"]["UploadPolicy"];
+        } | {
+            config: components["schemas"]["HttpBackendConfig"];
+            /** @example templates-nfs */
+            name: string;
+            /** @enum {string} */
+            type: "http";
+            upload_policy?: components["schemas"]["UploadPolicy"];
+        } | {
+            config: components["schemas"]["IscsiBackendConfig"];
+            /** @example templates-nfs */
+            name: string;
+            /** @enum {string} */
+            type: "iscsi";
+            upload_policy?: components["schemas"]["UploadPolicy"];
         };
         CreatedApiKey: {
             /**
@@ -965,6 +1220,18 @@ export interface components {
              */
             revoked_at: string | null;
             role: components["schemas"]["Role"];
+        };
+        /**
+         * @example {
+         *       "path": "/isos/ubuntu"
+         *     }
+         */
+        CreateFolderRequest: {
+            /**
+             * @description A path in the backend, `/` its root
+             * @example /isos
+             */
+            path: string;
         };
         CreateSnapshotRequest: {
             /** @example Automated daily backup */
@@ -1017,6 +1284,27 @@ export interface components {
                 [key: string]: string;
             };
         };
+        /**
+         * @example {
+         *       "paths": [
+         *         "/isos/old.iso",
+         *         "/tmp"
+         *       ]
+         *     }
+         */
+        DeleteFilesRequest: {
+            paths: string[];
+        };
+        DeleteFilesResponse: {
+            results: {
+                deleted: boolean;
+                error?: {
+                    code: string;
+                    detail: string;
+                };
+                path: string;
+            }[];
+        };
         ErrorResponse: {
             /** @example Volume 550e8400-e29b-41d4-a716-446655440000 not found */
             detail: string;
@@ -1042,6 +1330,12 @@ export interface components {
              * @example node-2
              */
             target_node: string | null;
+        };
+        FileList: {
+            items: components["schemas"]["StorageFile"][];
+            /** @description null on the last page */
+            next_cursor: string | null;
+            path: string;
         };
         FlashMetrics: {
             capacity: {
@@ -1160,6 +1454,41 @@ export interface components {
              */
             received_at: number;
         };
+        HttpBackendConfig: {
+            /** @description Secret: masked */
+            password?: string;
+            /** @example https://mirror.example.com/images/ */
+            url: string;
+            username?: string;
+        };
+        IscsiBackendConfig: {
+            /** @example /srv/luns */
+            backing_dir: string;
+            /** @example nas.example.com */
+            host: string;
+            /** @description Pinned host key; the connection test shows the one it saw */
+            host_key_fingerprint?: string;
+            /** @description Secret: masked */
+            password?: string;
+            /** @example 192.0.2.10 */
+            portal_address: string;
+            /** @default 3260 */
+            portal_port: number;
+            /** @description Secret: masked */
+            private_key?: string;
+            /** @default 22 */
+            ssh_port: number;
+            /** @enum {string} */
+            target_manager: "targetcli" | "tgt";
+            /** @default false */
+            use_sudo: boolean;
+            /** @example pstorage */
+            username: string;
+        };
+        LocalBackendConfig: {
+            /** @example /srv/pstorage/templates */
+            path: string;
+        };
         LoginRequest: {
             /** @example admin-passphrase */
             password: string;
@@ -1169,6 +1498,60 @@ export interface components {
         LogoutRequest: {
             /** @example q3N8x0yQm1dG5H2v9JcT7rKpLw4ZsA6bEoUiYfRnMkC */
             refresh_token: string;
+        };
+        /**
+         * @example {
+         *       "paths": [
+         *         "/a.iso"
+         *       ],
+         *       "destination": "/isos"
+         *     }
+         */
+        MoveFilesRequest: {
+            /**
+             * @description A path in the backend, `/` its root
+             * @example /isos
+             */
+            destination: string;
+            /** @description Replace target files (default false) */
+            overwrite?: boolean;
+            paths: string[];
+            /** @description Move the one path to `destination` */
+            rename?: boolean;
+        };
+        MoveFilesResponse: {
+            results: {
+                error?: {
+                    code: string;
+                    detail: string;
+                };
+                file?: components["schemas"]["StorageFile"];
+                moved: boolean;
+                path: string;
+                to: string | null;
+            }[];
+        };
+        NfsBackendConfig: {
+            /** @example /exports/templates */
+            export: string;
+            /**
+             * @default userspace
+             * @enum {string}
+             */
+            mode: "userspace" | "mount";
+            /**
+             * @description For `mount` mode only, allow-listed
+             * @example [
+             *       "vers=3",
+             *       "proto=tcp",
+             *       "hard"
+             *     ]
+             */
+            mount_options?: string[];
+            /** @description NFS port; without it, asked of the portmapper */
+            port?: number;
+            /** @example nas.example.com */
+            server: string;
         };
         ReadResponse: {
             /**
@@ -1293,6 +1676,27 @@ export interface components {
          * @enum {string}
          */
         Role: "admin" | "operator" | "viewer";
+        S3BackendConfig: {
+            access_key_id: string;
+            /** @example templates */
+            bucket: string;
+            /**
+             * @description Absent for AWS; e.g. http://minio:9000
+             * @example https://s3.example.com
+             */
+            endpoint?: string;
+            /** @default false */
+            force_path_style: boolean;
+            /**
+             * @description Key prefix of the backend root
+             * @example pstorage/
+             */
+            prefix?: string;
+            /** @default us-east-1 */
+            region: string;
+            /** @description Secret: masked */
+            secret_access_key: string;
+        };
         Snapshot: {
             /**
              * Format: date-time
@@ -1336,6 +1740,106 @@ export interface components {
             /** @example 5 */
             total: number;
         };
+        /**
+         * @example {
+         *       "id": "550e8400-e29b-41d4-a716-446655440000",
+         *       "name": "templates-s3",
+         *       "type": "s3",
+         *       "status": "online",
+         *       "status_message": null,
+         *       "config": {
+         *         "endpoint": "http://minio.lab:9000",
+         *         "region": "us-east-1",
+         *         "bucket": "templates",
+         *         "access_key_id": "AKIAEXAMPLE",
+         *         "secret_access_key": "********",
+         *         "force_path_style": true
+         *       },
+         *       "stats": {
+         *         "used_bytes": 2147483648,
+         *         "total_bytes": null,
+         *         "file_count": 12,
+         *         "template_count": 3,
+         *         "truncated": false,
+         *         "updated_at": "2026-01-20T10:30:00Z"
+         *       },
+         *       "upload_policy": {
+         *         "allowed_extensions": null,
+         *         "denied_extensions": [
+         *           ".php"
+         *         ],
+         *         "allowed_mime_types": null,
+         *         "denied_mime_types": [
+         *           "application/x-httpd-php"
+         *         ],
+         *         "max_file_bytes": null
+         *       },
+         *       "last_checked_at": "2026-01-20T10:30:00Z",
+         *       "created_at": "2026-01-20T10:00:00Z",
+         *       "updated_at": "2026-01-20T10:00:00Z"
+         *     }
+         */
+        StorageBackend: {
+            /** @description The type-specific config, secrets masked */
+            config: {
+                [key: string]: unknown;
+            };
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description Resource id (UUID)
+             * @example 550e8400-e29b-41d4-a716-446655440000
+             */
+            id: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            last_checked_at: string | null;
+            name: string;
+            stats: components["schemas"]["BackendStats"];
+            /** @enum {string} */
+            status: "online" | "offline" | "error";
+            /** @description Why, when not online */
+            status_message: string | null;
+            /** @enum {string} */
+            type: "local" | "nfs" | "s3" | "http" | "iscsi";
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updated_at: string;
+            upload_policy: components["schemas"]["UploadPolicy"];
+        };
+        /**
+         * @example {
+         *       "name": "ubuntu-24.04.iso",
+         *       "path": "/isos/ubuntu-24.04.iso",
+         *       "type": "file",
+         *       "size": 2700000000,
+         *       "mime_type": "application/x-iso9660-image",
+         *       "modified_at": "2026-01-20T10:00:00Z",
+         *       "item_count": null
+         *     }
+         */
+        StorageFile: {
+            item_count: number | null;
+            mime_type: string | null;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            modified_at: string;
+            name: string;
+            path: string;
+            size: number | null;
+            /** @enum {string} */
+            type: "file" | "directory";
+        };
         TokenResponse: {
             /** @example eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9… */
             access_token: string;
@@ -1348,6 +1852,22 @@ export interface components {
             refresh_token: string;
             /** @enum {string} */
             token_type: "bearer";
+        };
+        /**
+         * @example {
+         *       "config": {
+         *         "bucket": "templates-2"
+         *       }
+         *     }
+         */
+        UpdateBackendRequest: {
+            /** @description Fields of the backend type's config to change */
+            config?: {
+                [key: string]: unknown;
+            };
+            /** @example templates-nfs */
+            name?: string;
+            upload_policy?: components["schemas"]["UploadPolicy"];
         };
         /**
          * @example {
@@ -1380,6 +1900,56 @@ export interface components {
             tags?: {
                 [key: string]: string;
             };
+        };
+        UploadFilesResponse: {
+            files: components["schemas"]["StorageFile"][];
+        };
+        UploadPolicy: {
+            /**
+             * @description Only these (null: any)
+             * @default null
+             * @example [
+             *       ".iso",
+             *       ".img",
+             *       ".qcow2"
+             *     ]
+             */
+            allowed_extensions: string[] | null;
+            /**
+             * @description Only these sniffed types, `type/*` allowed (null: any)
+             * @default null
+             */
+            allowed_mime_types: string[] | null;
+            /**
+             * @default [
+             *       ".php",
+             *       ".php3",
+             *       ".php4",
+             *       ".php5",
+             *       ".php7",
+             *       ".phtml",
+             *       ".phar",
+             *       ".jsp",
+             *       ".jspx",
+             *       ".asp",
+             *       ".aspx",
+             *       ".cgi",
+             *       ".shtml",
+             *       ".htaccess"
+             *     ]
+             */
+            denied_extensions: string[];
+            /**
+             * @default [
+             *       "application/x-httpd-php"
+             *     ]
+             */
+            denied_mime_types: string[];
+            /**
+             * @description Largest file accepted (null: no limit)
+             * @default null
+             */
+            max_file_bytes: number | null;
         };
         User: {
             /**
@@ -2808,6 +3378,1104 @@ export interface operations {
             };
             /** @description The caller lacks the role this needs */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listBackends: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number | null;
+                order?: "asc" | "desc";
+                /** @description Case-insensitive substring of the name */
+                search?: string;
+                /** @description Alias of offset */
+                skip?: number | null;
+                sort?: "name" | "type" | "status" | "created_at" | "updated_at";
+                status?: "online" | "offline" | "error";
+                type?: "local" | "nfs" | "s3" | "http" | "iscsi";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of backends */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["BackendList"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateBackendRequest"];
+            };
+        };
+        responses: {
+            /** @description The backend */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageBackend"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backend */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageBackend"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    updateBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateBackendRequest"];
+            };
+        };
+        responses: {
+            /** @description The backend */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageBackend"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listFiles: {
+        parameters: {
+            query?: {
+                /** @description `next_cursor` of a page */
+                cursor?: string;
+                limit?: number;
+                /** @description A path in the backend, `/` its root */
+                path?: string;
+            };
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of the directory */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["FileList"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    uploadFiles: {
+        parameters: {
+            query?: {
+                overwrite?: "true" | "false";
+                path?: string;
+            };
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    /**
+                     * Format: binary
+                     * @description One or more file parts, last
+                     */
+                    file: string;
+                    /** @enum {string} */
+                    overwrite?: "true" | "false";
+                    /** @description Target directory (default `/`) */
+                    path?: string;
+                };
+            };
+        };
+        responses: {
+            /** @description The stored files */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["UploadFilesResponse"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Unsupported media type */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The medium has no space for the write */
+            507: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["DeleteFilesRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per path */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["DeleteFilesResponse"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    downloadFile: {
+        parameters: {
+            query: {
+                /** @description A path in the backend, `/` its root */
+                path: string;
+            };
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description The requested range */
+            206: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/octet-stream": string;
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Range not satisfiable */
+            416: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    moveFiles: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MoveFilesRequest"];
+            };
+        };
+        responses: {
+            /** @description One result per path */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MoveFilesResponse"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createFolder: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateFolderRequest"];
+            };
+        };
+        responses: {
+            /** @description The folder */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["StorageFile"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    testBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The result */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConnectionTest"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
                 headers: {
                     [name: string]: unknown;
                 };

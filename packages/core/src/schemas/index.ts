@@ -1,4 +1,5 @@
 export * from './array.js'
+export * from './backend.js'
 export * from './cluster.js'
 export * from './common.js'
 export * from './data.js'

@@ -37,11 +37,33 @@ export interface ClusterPeersTable {
   created_at: string
 }
 
+/**
+ * Row of `storage_backends` (seeds/000 §1). `config` is the type's config as JSON without
+ * its secrets; `secrets` maps each secret field to its vault-sealed value (bound to the
+ * backend id and field); `stats` is the last computed stats document.
+ */
+export interface StorageBackendsTable {
+  id: string
+  name: string
+  type: string
+  status: string
+  status_message: string | null
+  config: string
+  secrets: string
+  upload_policy: string
+  stats: string | null
+  stats_updated_at: string | null
+  last_checked_at: string | null
+  created_at: string
+  updated_at: string
+}
+
 /** The metadata schema, as the migrations leave it. */
 export interface Database extends IdentityTables {
   volumes: VolumesTable
   snapshots: SnapshotsTable
   cluster_peers: ClusterPeersTable
+  storage_backends: StorageBackendsTable
 }
 
 export type VolumeRow = Selectable<VolumesTable>
@@ -50,3 +72,4 @@ export type VolumeRowUpdate = Updateable<VolumesTable>
 export type SnapshotRow = Selectable<SnapshotsTable>
 export type ClusterPeerRow = Selectable<ClusterPeersTable>
 export type NewSnapshotRow = Insertable<SnapshotsTable>
+export type StorageBackendRow = Selectable<StorageBackendsTable>

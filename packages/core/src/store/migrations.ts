@@ -45,6 +45,24 @@ export const MIGRATIONS: Readonly<Record<string, readonly string[]>> = Object.fr
     )`,
   ],
   ...IDENTITY_MIGRATIONS,
+  '0004_storage_backends': [
+    `CREATE TABLE storage_backends (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      type TEXT NOT NULL,
+      status TEXT NOT NULL,
+      status_message TEXT,
+      config TEXT NOT NULL,
+      secrets TEXT NOT NULL,
+      upload_policy TEXT NOT NULL,
+      stats TEXT,
+      stats_updated_at TEXT,
+      last_checked_at TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    )`,
+    'CREATE UNIQUE INDEX storage_backends_name_unique ON storage_backends (name)',
+  ],
 })
 
 /** Feeds {@link MIGRATIONS} to Kysely's `Migrator`. */

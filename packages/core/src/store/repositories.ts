@@ -37,7 +37,7 @@ function likePattern(search: string): string {
  * One page of a list query: name search, count without paging, stable order (`id` breaks
  * ties), limit and offset. `ESCAPE` is spelled out: SQLite has no default LIKE escape.
  */
-async function page<DB, TB extends keyof DB & string, R>(
+export async function page<DB, TB extends keyof DB & string, R>(
   base: SelectQueryBuilder<DB, TB, object>,
   query: ListQuery<string>,
   defaultSort: string,

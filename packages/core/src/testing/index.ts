@@ -19,3 +19,4 @@ export {
   pseudoRandomBytes,
   runBlockEngineSuite,
 } from './block-engine-suite.js'
+export { runTargetDriverSuite, type TargetDriverSuiteOptions } from './target-driver-suite.js'

@@ -19,6 +19,7 @@ const ERRORS = {
   423: 'The account is locked after repeated failed logins',
   429: 'Too many requests; see Retry-After',
   500: 'Internal error; the body carries a request id to quote',
+  503: 'The backend or a driver for it is unavailable',
   507: 'The medium has no space for the write',
 } as const
 

@@ -47,6 +47,9 @@ export function rateLimitsFromEnv(env: NodeJS.ProcessEnv): RateLimits | false {
 function classOf(method: string, path: string): keyof RateLimits {
   if (path === '/api/v1/auth/login') return 'login'
   if (method === 'PUT' && /^\/api\/v1\/volumes\/[^/]+\/data$/.test(path)) return 'upload'
+  if (method === 'POST' && /^\/api\/v1\/storage\/backends\/[^/]+\/files$/.test(path)) {
+    return 'upload'
+  }
   return 'general'
 }
 
