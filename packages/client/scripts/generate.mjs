@@ -131,7 +131,9 @@ ${methods.join('\n\n')}
 
 async function generate() {
   const document = await servedDocument()
-  const schema = HEADER + astToString(await openapiTS(document, { alphabetize: true }))
+  const schema =
+    HEADER +
+    astToString(await openapiTS(document, { alphabetize: true, defaultNonNullable: false }))
   return {
     'openapi.json': `${JSON.stringify(document, null, 2)}\n`,
     'schema.ts': schema,

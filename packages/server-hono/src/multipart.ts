@@ -28,7 +28,7 @@ export interface MultipartOptions {
  * (the caller should answer with `Connection: close`).
  */
 export async function streamMultipart(
-  body: ReadableStream<Uint8Array>,
+  body: ReadableStream<Uint8Array> | Readable,
   contentType: string,
   options: MultipartOptions,
 ): Promise<number> {
@@ -46,7 +46,10 @@ export async function streamMultipart(
       cause: error,
     })
   }
-  const source = Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
+  const source =
+    body instanceof Readable
+      ? body
+      : Readable.fromWeb(body as import('node:stream/web').ReadableStream<Uint8Array>)
   let files = 0
   let chain = Promise.resolve()
   let failure: unknown

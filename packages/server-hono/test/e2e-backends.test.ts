@@ -293,7 +293,7 @@ describe('file browser (local)', () => {
       ]),
     )
     expect(late.status).toBe(400)
-    expect((await late.json()).detail).toMatch(/before the files/)
+    expect(((await late.json()) as { detail: string }).detail).toMatch(/before the files/)
     expect((await post(multipart([{ name: 'colour', data: 'blue' }]))).status).toBe(400)
     const broken = await post({
       body: '--XyZ\r\nContent-Disposition: form-data; name="file"; filename="a.txt"\r\n\r\nabc',

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process'
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -11,6 +11,14 @@ export const ADMIN_PASSWORD = 'e2e-admin-password'
 
 /** The built `pstorage-server` bin. */
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+
+/** The node flags of the bin's `#!` line (`env -S node <flags>`): the server runs as shipped. */
+export const BIN_NODE_FLAGS: readonly string[] =
+  /^#!\/usr\/bin\/env -S node(?<flags>(?: --[\w-]+(?:=\S+)?)*)\n/
+    .exec(readFileSync(BIN, 'utf8'))
+    ?.groups?.flags?.trim()
+    .split(' ')
+    .filter(Boolean) ?? []
 
 /** A `pstorage-server` child process on a free loopback port with its own data directory. */
 export interface ServerProcess {
@@ -36,17 +44,21 @@ export async function startServerProcess(
 ): Promise<ServerProcess> {
   const { args = [], env = {} } = options
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'pstorage-e2e-'))
-  const child = spawn(process.execPath, [BIN, '--port', '0', '--data-dir', dataDir, ...args], {
-    // Rate limits stay off unless a test turns them on: tests make many calls quickly.
-    env: {
-      ...process.env,
-      PSTORAGE_ADMIN_PASSWORD: ADMIN_PASSWORD,
-      PSTORAGE_RATE_LIMIT: 'off',
-      PSTORAGE_LOG_LEVEL: 'warn',
-      ...env,
+  const child = spawn(
+    process.execPath,
+    [...BIN_NODE_FLAGS, BIN, '--port', '0', '--data-dir', dataDir, ...args],
+    {
+      // Rate limits stay off unless a test turns them on: tests make many calls quickly.
+      env: {
+        ...process.env,
+        PSTORAGE_ADMIN_PASSWORD: ADMIN_PASSWORD,
+        PSTORAGE_RATE_LIMIT: 'off',
+        PSTORAGE_LOG_LEVEL: 'warn',
+        ...env,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
+  )
   let output = ''
   const collect = (chunk: Buffer) => {
     output += chunk

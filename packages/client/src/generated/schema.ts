@@ -1329,7 +1329,7 @@ export interface components {
              * @default null
              * @example node-2
              */
-            target_node: string | null;
+            target_node?: string | null;
         };
         FileList: {
             items: components["schemas"]["StorageFile"][];
@@ -1473,15 +1473,15 @@ export interface components {
             /** @example 192.0.2.10 */
             portal_address: string;
             /** @default 3260 */
-            portal_port: number;
+            portal_port?: number;
             /** @description Secret: masked */
             private_key?: string;
             /** @default 22 */
-            ssh_port: number;
+            ssh_port?: number;
             /** @enum {string} */
             target_manager: "targetcli" | "tgt";
             /** @default false */
-            use_sudo: boolean;
+            use_sudo?: boolean;
             /** @example pstorage */
             username: string;
         };
@@ -1538,7 +1538,7 @@ export interface components {
              * @default userspace
              * @enum {string}
              */
-            mode: "userspace" | "mount";
+            mode?: "userspace" | "mount";
             /**
              * @description For `mount` mode only, allow-listed
              * @example [
@@ -1548,6 +1548,8 @@ export interface components {
              *     ]
              */
             mount_options?: string[];
+            /** @description MOUNT protocol port (userspace mode); without it, asked of the portmapper */
+            mount_port?: number;
             /** @description NFS port; without it, asked of the portmapper */
             port?: number;
             /** @example nas.example.com */
@@ -1668,7 +1670,7 @@ export interface components {
              * @default null
              * @example 550e8400-e29b-41d4-a716-446655440000
              */
-            target_volume_id: string | null;
+            target_volume_id?: string | null;
         };
         /**
          * @description admin > operator > viewer
@@ -1686,14 +1688,14 @@ export interface components {
              */
             endpoint?: string;
             /** @default false */
-            force_path_style: boolean;
+            force_path_style?: boolean;
             /**
              * @description Key prefix of the backend root
              * @example pstorage/
              */
             prefix?: string;
             /** @default us-east-1 */
-            region: string;
+            region?: string;
             /** @description Secret: masked */
             secret_access_key: string;
         };
@@ -1914,12 +1916,12 @@ export interface components {
              *       ".qcow2"
              *     ]
              */
-            allowed_extensions: string[] | null;
+            allowed_extensions?: string[] | null;
             /**
              * @description Only these sniffed types, `type/*` allowed (null: any)
              * @default null
              */
-            allowed_mime_types: string[] | null;
+            allowed_mime_types?: string[] | null;
             /**
              * @default [
              *       ".php",
@@ -1938,18 +1940,18 @@ export interface components {
              *       ".htaccess"
              *     ]
              */
-            denied_extensions: string[];
+            denied_extensions?: string[];
             /**
              * @default [
              *       "application/x-httpd-php"
              *     ]
              */
-            denied_mime_types: string[];
+            denied_mime_types?: string[];
             /**
              * @description Largest file accepted (null: no limit)
              * @default null
              */
-            max_file_bytes: number | null;
+            max_file_bytes?: number | null;
         };
         User: {
             /**

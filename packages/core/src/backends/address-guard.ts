@@ -1,5 +1,6 @@
+import { lookup as lookupCallback } from 'node:dns'
 import { lookup } from 'node:dns/promises'
-import { BlockList, isIP } from 'node:net'
+import { BlockList, isIP, type LookupFunction } from 'node:net'
 import { PStorageError } from '../errors.js'
 
 /** The environment switch of {@link createAddressGuard}'s `allowPrivate`. */
@@ -104,4 +105,31 @@ export function createAddressGuard(options: AddressGuardOptions = {}): AddressGu
       }
     },
   })
+}
+
+/**
+ * A `lookup` for `net`/`http` agents that resolves as usual, then refuses the connection
+ * (an error with the guard's detail) if an address is not allowed: the check happens on the
+ * address actually connected to, so a name that re-resolves to a private address between
+ * the check of the config and the connection (DNS rebinding) is still refused.
+ *
+ * @example
+ * ```ts
+ * const agent = new https.Agent({ keepAlive: true, lookup: guardedLookup(guard) })
+ * ```
+ */
+export function guardedLookup(guard: AddressGuard): LookupFunction {
+  return ((hostname: string, options: object, callback: (...args: unknown[]) => void) => {
+    lookupCallback(hostname, { ...options, all: true }, (error, addresses) => {
+      if (error) return callback(error)
+      const list = addresses as unknown as { address: string; family: number }[]
+      Promise.all(list.map((a) => guard.check(a.address))).then(
+        () => {
+          if ((options as { all?: boolean }).all) callback(null, list)
+          else callback(null, list[0]?.address, list[0]?.family)
+        },
+        (refused: unknown) => callback(refused),
+      )
+    })
+  }) as LookupFunction
 }

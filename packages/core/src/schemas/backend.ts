@@ -122,6 +122,9 @@ export const NfsBackendConfigSchema = z
     port: PortSchema.optional().meta({
       description: 'NFS port; without it, asked of the portmapper',
     }),
+    mount_port: PortSchema.optional().meta({
+      description: 'MOUNT protocol port (userspace mode); without it, asked of the portmapper',
+    }),
     mount_options: z
       .array(MountOptionSchema)
       .max(32)

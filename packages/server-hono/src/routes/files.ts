@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream'
 import { createRoute, z } from '@hono/zod-openapi'
 import {
   asAsyncIterable,
@@ -173,7 +174,10 @@ export function fileRoutes(r: Router, pstorage: PStorage): void {
     if (!/^multipart\/form-data\s*;/i.test(type)) {
       throw new PStorageError('unsupported_media_type', 'The body must be multipart/form-data')
     }
-    const body = c.req.raw.body
+    // On Node, parse the request itself: the web stream Hono wraps it in would add a copy
+    // and a buffer per chunk to every upload.
+    const incoming = (c.env as { incoming?: unknown } | undefined)?.incoming
+    const body = incoming instanceof Readable ? incoming : c.req.raw.body
     if (!body) throw new PStorageError('bad_request', 'The body is empty')
     await backends.get(id) // 404 before reading a byte
     const query = c.req.valid('query')
