@@ -5,6 +5,7 @@
 #   bash scripts/pstorage.sh test  [vitest args]    build, then run every package's tests
 #   bash scripts/pstorage.sh bench-api [--json]       the API benchmark (README of server-hono)
 #   bash scripts/pstorage.sh bench-engine [--json]    the engine benchmark (README of engine)
+#   bash scripts/pstorage.sh bench-backends [--json]  the backend benchmark (READMEs of adapters-*)
 #   bash scripts/pstorage.sh check                  formatter/linter, types, generated client drift
 #   bash scripts/pstorage.sh <pnpm args>            anything else, with the project's Node and pnpm
 set -euo pipefail
@@ -20,10 +21,11 @@ prepare() {
 
 cmd="${1:-test}"; shift || true
 case "$cmd" in
-  start) prepare; exec node packages/server-hono/dist/bin.js "$@" ;;
+  start) prepare; exec node --max-semi-space-size=2 packages/server-hono/dist/bin.js "$@" ;; # flags of bin.ts's #! line
   test) prepare; exec pnpm exec vitest run "$@" ;;
   bench-api) prepare; exec node packages/server-hono/bench/api.ts "$@" ;;
   bench-engine) prepare; exec node packages/engine/bench/engine.ts "$@" ;;
+  bench-backends) prepare; exec node packages/server-hono/bench/backends.ts "$@" ;;
   check)
     prepare
     pnpm exec biome ci .

@@ -10,6 +10,8 @@ import { type BackendTypeHandlers, localBackendType } from './backends/backend-t
 import { createMemoryBlockEngine } from './engine/memory-block-engine.js'
 import { createInProcessEventBus } from './events/in-process-event-bus.js'
 import { createIdentity, type Identity, type IdentityOptions } from './identity/index.js'
+import { createLunService, type LunService } from './luns/lun-service.js'
+import { createMachineService, type MachineService } from './machines/machine-service.js'
 import type { BlockEngine } from './ports/block-engine.js'
 import { type Clock, systemClock } from './ports/clock.js'
 import type { EventBus } from './ports/event-bus.js'
@@ -79,6 +81,8 @@ export interface PStorageOptions {
   readonly localBackendRoots?: readonly string[]
   /** Period of the backend health check; 0 turns it off. @default 60000 */
   readonly backendHealthCheckIntervalMs?: number
+  /** Reversed domain of generated LUN IQNs (`iqn.2026-01.<domain>:<lun>`). @default 'local.pstorage' */
+  readonly iqnDomain?: string
   /** Where failures of background work (health checks) are reported. @default ignored */
   readonly onBackgroundError?: (error: unknown) => void
 }
@@ -91,6 +95,10 @@ export interface PStorage {
   readonly cluster: ClusterService
   /** Storage backends and their file browser (seeds/000 §1–2). */
   readonly backends: BackendService
+  /** iSCSI LUNs on the hosts of iscsi backends (seeds/000 §3). */
+  readonly luns: LunService
+  /** The machines registry (seeds/003): the nodes LUNs are assigned to. */
+  readonly machines: MachineService
   readonly engine: BlockEngine
   readonly store: MetadataStore
   readonly events: EventBus
@@ -160,6 +168,17 @@ export async function createPStorage(options: PStorageOptions = {}): Promise<PSt
     ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
   })
   backends.startHealthChecks(options.backendHealthCheckIntervalMs ?? 60_000)
+  const luns = createLunService({
+    db: store.db,
+    vault,
+    clock,
+    ids: deps.ids,
+    backends,
+    ...(options.iqnDomain && { iqnDomain: options.iqnDomain }),
+    ...(options.onBackgroundError && { onBackgroundError: options.onBackgroundError }),
+  })
+  // Jobs a stop interrupted (LUNs left `creating` or `deleting`) run again now.
+  await luns.resume()
   let closing: Promise<void> | undefined
   return Object.freeze({
     volumes: createVolumeService(deps),
@@ -175,14 +194,17 @@ export async function createPStorage(options: PStorageOptions = {}): Promise<PSt
     }),
     cluster: createClusterService({ db: store.db, clock, nodeId }),
     backends,
+    luns,
+    machines: createMachineService({ db: store.db, clock, ids: deps.ids }),
     engine,
     store,
     events,
     identity,
     vault,
     close() {
-      closing ??= backends
+      closing ??= luns
         .close()
+        .then(() => backends.close())
         .then(() => Promise.all([engine.close(), store.close()]))
         .then(() => undefined)
       return closing

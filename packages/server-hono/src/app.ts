@@ -15,6 +15,7 @@ import { backendRoutes } from './routes/backends.js'
 import { clusterRoutes } from './routes/cluster.js'
 import { dataRoutes } from './routes/data.js'
 import { fileRoutes } from './routes/files.js'
+import { lunRoutes } from './routes/luns.js'
 import { metricsRoutes } from './routes/metrics.js'
 import { snapshotRoutes } from './routes/snapshots.js'
 import { systemRoutes } from './routes/system.js'
@@ -61,6 +62,8 @@ export const OPENAPI_INFO = Object.freeze({
       description: 'NFS, S3, HTTP, iSCSI and local backends (seeds/000 §1)',
     },
     { name: 'File browser', description: 'Files of a backend (seeds/000 §2)' },
+    { name: 'iSCSI LUNs', description: 'LUNs on iSCSI target hosts (seeds/000 §3)' },
+    { name: 'Machines', description: 'The nodes LUNs are assigned to (seeds/003)' },
     { name: 'Users', description: 'User management (admins)' },
     { name: 'API keys', description: 'API keys (admins)' },
     { name: 'Audit', description: 'The audit log (admins)' },
@@ -78,6 +81,7 @@ const ROUTES: ((r: Router, pstorage: PStorage) => void)[] = [
   clusterRoutes,
   backendRoutes,
   fileRoutes,
+  lunRoutes,
   userRoutes,
   apiKeyRoutes,
   auditRoutes,

@@ -132,7 +132,10 @@ describe('service documents', () => {
         ...['createApiKey', 'listApiKeys', 'revokeApiKey', 'listAudit'],
         ...['listBackends', 'getBackend', 'createBackend', 'updateBackend', 'deleteBackend'],
         ...['testBackend', 'listFiles', 'uploadFiles', 'downloadFile', 'deleteFiles'],
-        ...['createFolder', 'moveFiles'],
+        ...['createFolder', 'moveFiles', 'reconcileBackend'],
+        ...['listMachines', 'createMachine', 'getMachine', 'updateMachine', 'deleteMachine'],
+        ...['listLuns', 'getLun', 'createLun', 'updateLun', 'deleteLun', 'assignLun'],
+        ...['unassignLun', 'revealLunChap'],
       ].sort(),
     )
     expect(document.components.schemas.Volume?.properties.size_bytes?.example).toBe(107374182400)

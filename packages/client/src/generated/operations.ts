@@ -481,6 +481,150 @@ export abstract class GeneratedOperations {
   }
 
   /**
+   * List machines
+   *
+   * `GET /api/v1/machines`
+   */
+  listMachines(query?: Query<'listMachines'>, options?: RequestOptions): Promise<Ok<'listMachines', 200>> {
+    return this.request<Ok<'listMachines', 200>>({ method: 'GET', path: `/api/v1/machines`, query }, options)
+  }
+
+  /**
+   * Register a machine
+   *
+   * `POST /api/v1/machines`
+   */
+  createMachine(body: Body<'createMachine'>, options?: RequestOptions): Promise<Ok<'createMachine', 201>> {
+    return this.request<Ok<'createMachine', 201>>({ method: 'POST', path: `/api/v1/machines`, body }, options)
+  }
+
+  /**
+   * Get a machine
+   *
+   * `GET /api/v1/machines/{machine_id}`
+   */
+  getMachine(machine_id: string, options?: RequestOptions): Promise<Ok<'getMachine', 200>> {
+    return this.request<Ok<'getMachine', 200>>({ method: 'GET', path: `/api/v1/machines/${encodeURIComponent(machine_id)}` }, options)
+  }
+
+  /**
+   * Update a machine
+   *
+   * Any subset of the fields. The initiator cannot change while LUNs are assigned.
+   *
+   * `PUT /api/v1/machines/{machine_id}`
+   */
+  updateMachine(machine_id: string, body: Body<'updateMachine'>, options?: RequestOptions): Promise<Ok<'updateMachine', 200>> {
+    return this.request<Ok<'updateMachine', 200>>({ method: 'PUT', path: `/api/v1/machines/${encodeURIComponent(machine_id)}`, body }, options)
+  }
+
+  /**
+   * Delete a machine
+   *
+   * Refused (409) while LUNs are assigned to it.
+   *
+   * `DELETE /api/v1/machines/{machine_id}`
+   */
+  deleteMachine(machine_id: string, options?: RequestOptions): Promise<void> {
+    return this.request<void>({ method: 'DELETE', path: `/api/v1/machines/${encodeURIComponent(machine_id)}` }, options)
+  }
+
+  /**
+   * List LUNs
+   *
+   * `GET /api/v1/storage/luns`
+   */
+  listLuns(query?: Query<'listLuns'>, options?: RequestOptions): Promise<Ok<'listLuns', 200>> {
+    return this.request<Ok<'listLuns', 200>>({ method: 'GET', path: `/api/v1/storage/luns`, query }, options)
+  }
+
+  /**
+   * Create a LUN
+   *
+   * Answers 202 with status `creating`; a background job creates the sparse backing file, target, LUN and portal on the host of the `iscsi` backend `target_id` (and CHAP, if enabled), then sets `ready`, or `error` with the reason in `status_message`. The IQN is `iqn.<year-month>.<domain>:<name>`. The job survives a server restart.
+   *
+   * `POST /api/v1/storage/luns`
+   */
+  createLun(body: Body<'createLun'>, options?: RequestOptions): Promise<Ok<'createLun', 202>> {
+    return this.request<Ok<'createLun', 202>>({ method: 'POST', path: `/api/v1/storage/luns`, body }, options)
+  }
+
+  /**
+   * Get a LUN
+   *
+   * `GET /api/v1/storage/luns/{lun_id}`
+   */
+  getLun(lun_id: string, options?: RequestOptions): Promise<Ok<'getLun', 200>> {
+    return this.request<Ok<'getLun', 200>>({ method: 'GET', path: `/api/v1/storage/luns/${encodeURIComponent(lun_id)}` }, options)
+  }
+
+  /**
+   * Update a LUN
+   *
+   * `chap_enabled: true` generates new credentials (see `chap/reveal`) and requires them at login; `false` stops requiring them. Applied on the host before the answer.
+   *
+   * `PATCH /api/v1/storage/luns/{lun_id}`
+   */
+  updateLun(lun_id: string, body: Body<'updateLun'>, options?: RequestOptions): Promise<Ok<'updateLun', 200>> {
+    return this.request<Ok<'updateLun', 200>>({ method: 'PATCH', path: `/api/v1/storage/luns/${encodeURIComponent(lun_id)}`, body }, options)
+  }
+
+  /**
+   * Delete a LUN
+   *
+   * Answers 202 with status `deleting`; a job removes the target and its backing file from the host, then the record. A failure leaves the LUN in `error` (retry the delete). Refused (409) while `creating` or assigned.
+   *
+   * `DELETE /api/v1/storage/luns/{lun_id}`
+   */
+  deleteLun(lun_id: string, options?: RequestOptions): Promise<Ok<'deleteLun', 202>> {
+    return this.request<Ok<'deleteLun', 202>>({ method: 'DELETE', path: `/api/v1/storage/luns/${encodeURIComponent(lun_id)}` }, options)
+  }
+
+  /**
+   * Assign to a node
+   *
+   * Adds the machine's initiator name to the target's ACL (status `active`). A LUN is assigned to one node unless `shareable`.
+   *
+   * `POST /api/v1/storage/luns/{lun_id}/assign`
+   */
+  assignLun(lun_id: string, body: Body<'assignLun'>, options?: RequestOptions): Promise<Ok<'assignLun', 200>> {
+    return this.request<Ok<'assignLun', 200>>({ method: 'POST', path: `/api/v1/storage/luns/${encodeURIComponent(lun_id)}/assign`, body }, options)
+  }
+
+  /**
+   * Unassign from a node
+   *
+   * Removes the machine's initiator from the target's ACL.
+   *
+   * `POST /api/v1/storage/luns/{lun_id}/unassign`
+   */
+  unassignLun(lun_id: string, body: Body<'unassignLun'>, options?: RequestOptions): Promise<Ok<'unassignLun', 200>> {
+    return this.request<Ok<'unassignLun', 200>>({ method: 'POST', path: `/api/v1/storage/luns/${encodeURIComponent(lun_id)}/unassign`, body }, options)
+  }
+
+  /**
+   * Reveal CHAP credentials (admins)
+   *
+   * What an initiator needs to log in. Audited; never part of any other answer.
+   *
+   * `POST /api/v1/storage/luns/{lun_id}/chap/reveal`
+   */
+  revealLunChap(lun_id: string, options?: RequestOptions): Promise<Ok<'revealLunChap', 200>> {
+    return this.request<Ok<'revealLunChap', 200>>({ method: 'POST', path: `/api/v1/storage/luns/${encodeURIComponent(lun_id)}/chap/reveal` }, options)
+  }
+
+  /**
+   * Compare an iSCSI host with the records
+   *
+   * Lists the targets on the host and reports orphans (on the host, unknown here), missing LUNs (recorded, not served) and mismatches (size, initiators, CHAP). Nothing is changed or deleted.
+   *
+   * `POST /api/v1/storage/backends/{backend_id}/reconcile`
+   */
+  reconcileBackend(backend_id: string, options?: RequestOptions): Promise<Ok<'reconcileBackend', 200>> {
+    return this.request<Ok<'reconcileBackend', 200>>({ method: 'POST', path: `/api/v1/storage/backends/${encodeURIComponent(backend_id)}/reconcile` }, options)
+  }
+
+  /**
    * List users
    *
    * `GET /api/v1/users`

@@ -283,6 +283,49 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/machines": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List machines */
+        get: operations["listMachines"];
+        put?: never;
+        /** Register a machine */
+        post: operations["createMachine"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/machines/{machine_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a machine */
+        get: operations["getMachine"];
+        /**
+         * Update a machine
+         * @description Any subset of the fields. The initiator cannot change while LUNs are assigned.
+         */
+        put: operations["updateMachine"];
+        post?: never;
+        /**
+         * Delete a machine
+         * @description Refused (409) while LUNs are assigned to it.
+         */
+        delete: operations["deleteMachine"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/metrics": {
         parameters: {
             query?: never;
@@ -522,6 +565,26 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/storage/backends/{backend_id}/reconcile": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Compare an iSCSI host with the records
+         * @description Lists the targets on the host and reports orphans (on the host, unknown here), missing LUNs (recorded, not served) and mismatches (size, initiators, CHAP). Nothing is changed or deleted.
+         */
+        post: operations["reconcileBackend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/storage/backends/{backend_id}/test": {
         parameters: {
             query?: never;
@@ -536,6 +599,112 @@ export interface paths {
          * @description Connects and checks access now. Always a 200 with `ok`, `latency_ms` and a `message` saying what failed (never a secret); the result sets the backend `status`.
          */
         post: operations["testBackend"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/luns": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** List LUNs */
+        get: operations["listLuns"];
+        put?: never;
+        /**
+         * Create a LUN
+         * @description Answers 202 with status `creating`; a background job creates the sparse backing file, target, LUN and portal on the host of the `iscsi` backend `target_id` (and CHAP, if enabled), then sets `ready`, or `error` with the reason in `status_message`. The IQN is `iqn.<year-month>.<domain>:<name>`. The job survives a server restart.
+         */
+        post: operations["createLun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/luns/{lun_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** Get a LUN */
+        get: operations["getLun"];
+        put?: never;
+        post?: never;
+        /**
+         * Delete a LUN
+         * @description Answers 202 with status `deleting`; a job removes the target and its backing file from the host, then the record. A failure leaves the LUN in `error` (retry the delete). Refused (409) while `creating` or assigned.
+         */
+        delete: operations["deleteLun"];
+        options?: never;
+        head?: never;
+        /**
+         * Update a LUN
+         * @description `chap_enabled: true` generates new credentials (see `chap/reveal`) and requires them at login; `false` stops requiring them. Applied on the host before the answer.
+         */
+        patch: operations["updateLun"];
+        trace?: never;
+    };
+    "/api/v1/storage/luns/{lun_id}/assign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Assign to a node
+         * @description Adds the machine's initiator name to the target's ACL (status `active`). A LUN is assigned to one node unless `shareable`.
+         */
+        post: operations["assignLun"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/luns/{lun_id}/chap/reveal": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Reveal CHAP credentials (admins)
+         * @description What an initiator needs to log in. Audited; never part of any other answer.
+         */
+        post: operations["revealLunChap"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/storage/luns/{lun_id}/unassign": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Unassign from a node
+         * @description Removes the machine's initiator from the target's ACL.
+         */
+        post: operations["unassignLun"];
         delete?: never;
         options?: never;
         head?: never;
@@ -948,6 +1117,15 @@ export interface components {
         ArrayList: {
             arrays: components["schemas"]["Array"][];
         };
+        /**
+         * @example {
+         *       "node_id": "9b2f0e1c-3a4d-4e5f-8a6b-7c8d9e0f1a2b"
+         *     }
+         */
+        AssignLunRequest: {
+            /** @description A machine id */
+            node_id: string;
+        };
         AuditEntry: {
             /** @example volume.delete */
             action: string;
@@ -1029,6 +1207,16 @@ export interface components {
         ChangePasswordRequest: {
             current_password?: string;
             new_password: string;
+        };
+        /**
+         * @example {
+         *       "userid": "node1-boot",
+         *       "secret": "q7Rk2mXa9Lp4Zt"
+         *     }
+         */
+        ChapCredentials: {
+            secret: string;
+            userid: string;
         };
         CloneVolumeRequest: {
             /** @example Clone for testing */
@@ -1232,6 +1420,65 @@ export interface components {
              * @example /isos
              */
             path: string;
+        };
+        /**
+         * @example {
+         *       "name": "node1-boot",
+         *       "size_gb": 40,
+         *       "target_id": "550e8400-e29b-41d4-a716-446655440000",
+         *       "purpose": "boot_from_san",
+         *       "chap_enabled": true
+         *     }
+         */
+        CreateLunRequest: {
+            /** @description Default false */
+            chap_enabled?: boolean;
+            /**
+             * @description a-z 0-9 _ -, up to 64; part of the IQN and the backing file name
+             * @example vol1
+             */
+            name: string;
+            /**
+             * @description Default boot_from_san
+             * @enum {string}
+             */
+            purpose?: "boot_from_san" | "install_source" | "auto_provision";
+            /** @description May be assigned to several nodes (clustered file systems) */
+            shareable?: boolean;
+            size_gb: number;
+            /** @description The iscsi backend (host) */
+            target_id: string;
+        };
+        /**
+         * @example {
+         *       "name": "LAB-PC-02",
+         *       "mac_address": "00:11:22:33:44:56",
+         *       "hostname": "lab-pc-02",
+         *       "ip_address": "192.168.1.102",
+         *       "initiator_iqn": "iqn.2026-01.local.pstorage:lab-pc-02",
+         *       "boot_mode": "uefi"
+         *     }
+         */
+        CreateMachineRequest: {
+            /**
+             * @description Default uefi
+             * @enum {string}
+             */
+            boot_mode?: "bios" | "uefi";
+            description?: string | null;
+            /** @example lab-pc-01 */
+            hostname?: string | null;
+            /**
+             * @description iSCSI initiator name the machine logs in with (LUN assignment needs it)
+             * @example iqn.2026-01.local.pstorage:lab-pc-01
+             */
+            initiator_iqn?: string | null;
+            /** @example 192.168.1.101 */
+            ip_address?: string | null;
+            /** @example 00:11:22:33:44:55 */
+            mac_address: string;
+            /** @example LAB-PC-01 */
+            name: string;
         };
         CreateSnapshotRequest: {
             /** @example Automated daily backup */
@@ -1485,6 +1732,73 @@ export interface components {
             /** @example pstorage */
             username: string;
         };
+        /**
+         * @example {
+         *       "id": "7c9e6679-7425-40de-944b-e07fc1f90ae7",
+         *       "name": "node1-boot",
+         *       "size_gb": 40,
+         *       "target_id": "550e8400-e29b-41d4-a716-446655440000",
+         *       "target_name": "san-1",
+         *       "iqn": "iqn.2026-01.local.pstorage:node1-boot",
+         *       "purpose": "boot_from_san",
+         *       "status": "active",
+         *       "status_message": null,
+         *       "assigned_node_id": "9b2f0e1c-3a4d-4e5f-8a6b-7c8d9e0f1a2b",
+         *       "assigned_node_name": "node1",
+         *       "assigned_node_ids": [
+         *         "9b2f0e1c-3a4d-4e5f-8a6b-7c8d9e0f1a2b"
+         *       ],
+         *       "shareable": false,
+         *       "chap_enabled": true,
+         *       "chap_user": "node1-boot",
+         *       "portal": {
+         *         "address": "192.0.2.10",
+         *         "port": 3260
+         *       },
+         *       "created_at": "2026-01-20T10:00:00Z",
+         *       "updated_at": "2026-01-20T10:00:05Z"
+         *     }
+         */
+        IscsiLun: {
+            assigned_node_id: string | null;
+            assigned_node_ids: string[];
+            assigned_node_name: string | null;
+            chap_enabled: boolean;
+            /** @description The secret is never shown here */
+            chap_user: string | null;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            created_at: string;
+            /**
+             * Format: uuid
+             * @description Resource id (UUID)
+             * @example 550e8400-e29b-41d4-a716-446655440000
+             */
+            id: string;
+            iqn: string;
+            name: string;
+            portal: {
+                address: string;
+                port: number;
+            };
+            /** @enum {string} */
+            purpose: "boot_from_san" | "install_source" | "auto_provision";
+            shareable: boolean;
+            size_gb: number;
+            /** @enum {string} */
+            status: "active" | "ready" | "error" | "creating" | "deleting";
+            /** @description Why, in `error` */
+            status_message: string | null;
+            target_id: string;
+            target_name: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updated_at: string;
+        };
         LocalBackendConfig: {
             /** @example /srv/pstorage/templates */
             path: string;
@@ -1498,6 +1812,54 @@ export interface components {
         LogoutRequest: {
             /** @example q3N8x0yQm1dG5H2v9JcT7rKpLw4ZsA6bEoUiYfRnMkC */
             refresh_token: string;
+        };
+        LunList: {
+            luns: components["schemas"]["IscsiLun"][];
+            total: number;
+        };
+        /**
+         * @example {
+         *       "id": "550e8400-e29b-41d4-a716-446655440000",
+         *       "name": "LAB-PC-01",
+         *       "description": "Laboratory Computer 01",
+         *       "mac_address": "00:11:22:33:44:55",
+         *       "hostname": "lab-pc-01",
+         *       "ip_address": "192.168.1.101",
+         *       "initiator_iqn": "iqn.2026-01.local.pstorage:lab-pc-01",
+         *       "boot_mode": "uefi",
+         *       "created_at": "2026-01-01T00:00:00Z",
+         *       "updated_at": "2026-01-01T00:00:00Z"
+         *     }
+         */
+        Machine: {
+            /** @enum {string} */
+            boot_mode: "bios" | "uefi";
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            created_at: string;
+            description: string | null;
+            hostname: string | null;
+            /**
+             * Format: uuid
+             * @description Resource id (UUID)
+             * @example 550e8400-e29b-41d4-a716-446655440000
+             */
+            id: string;
+            initiator_iqn: string | null;
+            ip_address: string | null;
+            mac_address: string;
+            name: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            updated_at: string;
+        };
+        MachineList: {
+            machines: components["schemas"]["Machine"][];
+            total: number;
         };
         /**
          * @example {
@@ -1571,6 +1933,34 @@ export interface components {
              * @example 550e8400-e29b-41d4-a716-446655440000
              */
             volume_id: string;
+        };
+        ReconcileReport: {
+            backend_id: string;
+            /**
+             * Format: date-time
+             * @example 2024-01-15T10:30:00Z
+             */
+            checked_at: string;
+            in_sync: boolean;
+            /** @description LUNs served differently from their record */
+            mismatched: {
+                iqn: string;
+                lun_id: string;
+                name: string;
+                problems: string[];
+            }[];
+            /** @description LUNs PStorage knows that the host does not serve */
+            missing: {
+                iqn: string;
+                lun_id: string;
+                name: string;
+            }[];
+            /** @description Targets on the host that PStorage does not know */
+            orphans: {
+                backing_paths: string[];
+                initiators: string[];
+                iqn: string;
+            }[];
         };
         ReductionMetrics: {
             bytes_saved: {
@@ -1870,6 +2260,40 @@ export interface components {
             /** @example templates-nfs */
             name?: string;
             upload_policy?: components["schemas"]["UploadPolicy"];
+        };
+        /**
+         * @example {
+         *       "chap_enabled": true
+         *     }
+         */
+        UpdateLunRequest: {
+            chap_enabled?: boolean;
+            /** @enum {string} */
+            purpose?: "boot_from_san" | "install_source" | "auto_provision";
+            shareable?: boolean;
+        };
+        /**
+         * @example {
+         *       "ip_address": "192.168.1.150"
+         *     }
+         */
+        UpdateMachineRequest: {
+            /** @enum {string} */
+            boot_mode?: "bios" | "uefi";
+            description?: string | null;
+            /** @example lab-pc-01 */
+            hostname?: string | null;
+            /**
+             * @description iSCSI initiator name the machine logs in with (LUN assignment needs it)
+             * @example iqn.2026-01.local.pstorage:lab-pc-01
+             */
+            initiator_iqn?: string | null;
+            /** @example 192.168.1.101 */
+            ip_address?: string | null;
+            /** @example 00:11:22:33:44:55 */
+            mac_address?: string;
+            /** @example LAB-PC-01 */
+            name?: string;
         };
         /**
          * @example {
@@ -3089,6 +3513,379 @@ export interface operations {
             };
             /** @description The caller lacks the role this needs */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listMachines: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number | null;
+                order?: "asc" | "desc";
+                /** @description Case-insensitive substring of the name */
+                search?: string;
+                /** @description Alias of offset */
+                skip?: number | null;
+                sort?: "name" | "created_at" | "updated_at";
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of machines */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MachineList"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createMachine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateMachineRequest"];
+            };
+        };
+        responses: {
+            /** @description The machine */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Machine"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getMachine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                machine_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The machine */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Machine"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    updateMachine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                machine_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateMachineRequest"];
+            };
+        };
+        responses: {
+            /** @description The machine */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Machine"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteMachine: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                machine_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -4438,6 +5235,82 @@ export interface operations {
             };
         };
     };
+    reconcileBackend: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                backend_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The differences */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ReconcileReport"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
     testBackend: {
         parameters: {
             query?: never;
@@ -4496,6 +5369,683 @@ export interface operations {
             };
             /** @description Too many requests; see Retry-After */
             429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    listLuns: {
+        parameters: {
+            query?: {
+                limit?: number;
+                offset?: number | null;
+                order?: "asc" | "desc";
+                purpose?: "boot_from_san" | "install_source" | "auto_provision";
+                /** @description Case-insensitive substring of the name */
+                search?: string;
+                /** @description Alias of offset */
+                skip?: number | null;
+                sort?: "name" | "created_at" | "updated_at" | "size_gb";
+                status?: "active" | "ready" | "error" | "creating" | "deleting";
+                target_id?: string;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of LUNs */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["LunList"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    createLun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateLunRequest"];
+            };
+        };
+        responses: {
+            /** @description The LUN, being created */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IscsiLun"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    getLun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lun_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The LUN */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IscsiLun"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    deleteLun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lun_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The LUN, being deleted */
+            202: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IscsiLun"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    updateLun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lun_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["UpdateLunRequest"];
+            };
+        };
+        responses: {
+            /** @description The LUN */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IscsiLun"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    assignLun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lun_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignLunRequest"];
+            };
+        };
+        responses: {
+            /** @description The LUN */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IscsiLun"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    revealLunChap: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lun_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The credentials */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ChapCredentials"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+        };
+    };
+    unassignLun: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                lun_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["AssignLunRequest"];
+            };
+        };
+        responses: {
+            /** @description The LUN */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["IscsiLun"];
+                };
+            };
+            /** @description Malformed or semantically invalid request (for example an unaligned offset) */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Authentication required, or the credentials were refused */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The caller lacks the role this needs */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The resource does not exist */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Conflict with the current state (for example a duplicate name) */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Request or response too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The request does not match the schema */
+            422: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description Too many requests; see Retry-After */
+            429: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorResponse"];
+                };
+            };
+            /** @description The backend or a driver for it is unavailable */
+            503: {
                 headers: {
                     [name: string]: unknown;
                 };

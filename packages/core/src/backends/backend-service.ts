@@ -12,6 +12,7 @@ import type {
 import type { Clock } from '../ports/clock.js'
 import type { IdGenerator } from '../ports/id-generator.js'
 import type { SecretVault } from '../ports/secret-vault.js'
+import type { TargetDriver } from '../ports/target-driver.js'
 import {
   BACKEND_CONFIG_SCHEMAS,
   BACKEND_SECRET_FIELDS,
@@ -106,6 +107,7 @@ export function createBackendService(deps: BackendServiceDeps) {
   const statsMaxAgeMs = deps.statsMaxAgeMs ?? 300_000
   const onBackgroundError = deps.onBackgroundError ?? (() => {})
   const drivers = new Map<string, { version: string; driver: Promise<BackendDriver> }>()
+  const targets = new Map<string, { version: string; driver: Promise<TargetDriver> }>()
   const background = new Set<Promise<unknown>>()
   const staleStats = new Map<string, ReturnType<typeof setTimeout>>()
   let timer: ReturnType<typeof setInterval> | undefined
@@ -188,8 +190,37 @@ export function createBackendService(deps: BackendServiceDeps) {
 
   async function closeDriver(id: string): Promise<void> {
     const open = drivers.get(id)
+    const target = targets.get(id)
     drivers.delete(id)
+    targets.delete(id)
     if (open) await open.driver.then((d) => d.close()).catch(() => {})
+    if (target) await target.driver.then((d) => d.close()).catch(() => {})
+  }
+
+  /** The open target manager of an iSCSI backend (opened on first use). */
+  async function targetOf(row: StorageBackendRow): Promise<TargetDriver> {
+    if (closed) throw new PStorageError('service_unavailable', 'PStorage is closing')
+    const handler = handlerOf(row.type as BackendType)
+    if (row.type !== 'iscsi') {
+      throw new PStorageError('bad_request', `Backend ${row.name} is not an iscsi backend`)
+    }
+    if (!handler?.openTarget) {
+      throw new PStorageError(
+        'service_unavailable',
+        'No driver for iscsi backends is installed in this PStorage',
+      )
+    }
+    const cached = targets.get(row.id)
+    if (cached?.version === row.updated_at) return cached.driver
+    if (cached) await closeDriver(row.id)
+    const driver = fullConfig(row).then((config) =>
+      handler.openTarget!(config as never, ctxOf(row.id)),
+    )
+    targets.set(row.id, { version: row.updated_at, driver })
+    driver.catch(() => {
+      if (targets.get(row.id)?.driver === driver) targets.delete(row.id)
+    })
+    return driver
   }
 
   /** The open driver of a backend (opened on first use, reopened after an update). */
@@ -416,9 +447,25 @@ export function createBackendService(deps: BackendServiceDeps) {
       return toDoc(await load(id))
     },
 
+    /** The target manager of an iSCSI backend, for the LUN service. */
+    async target(id: string): Promise<TargetDriver> {
+      return targetOf(await load(id))
+    },
+
     /** `DELETE /storage/backends/{id}`: forgets it (the data on the backend stays). */
     async delete(id: string): Promise<void> {
-      await load(id)
+      const row = await load(id)
+      const luns = await db
+        .selectFrom('iscsi_luns')
+        .select('id')
+        .where('backend_id', '=', id)
+        .executeTakeFirst()
+      if (luns) {
+        throw new PStorageError(
+          'conflict',
+          `Backend ${row.name} still has LUNs: delete them before the backend`,
+        )
+      }
       await closeDriver(id)
       clearTimeout(staleStats.get(id))
       await db.deleteFrom('storage_backends').where('id', '=', id).execute()
@@ -574,7 +621,7 @@ export function createBackendService(deps: BackendServiceDeps) {
       for (const t of staleStats.values()) clearTimeout(t)
       staleStats.clear()
       await Promise.allSettled([...background])
-      await Promise.all([...drivers.keys()].map(closeDriver))
+      await Promise.all([...new Set([...drivers.keys(), ...targets.keys()])].map(closeDriver))
     },
   })
 }

@@ -2,6 +2,7 @@ import { mkdir, realpath } from 'node:fs/promises'
 import { isAbsolute, relative, resolve } from 'node:path'
 import { PStorageError } from '../errors.js'
 import type { BackendDriver, ConnectionTestResult } from '../ports/backend-driver.js'
+import type { TargetDriver } from '../ports/target-driver.js'
 import type { BackendConfigs, BackendType } from '../schemas/backend.js'
 import type { AddressGuard } from './address-guard.js'
 import { createLocalDriver } from './local-driver.js'
@@ -29,6 +30,8 @@ export interface BackendTypeHandler<T extends BackendType = BackendType> {
   open?(config: BackendConfigs[T], ctx: BackendContext): Promise<BackendDriver>
   /** The connection test when there is no file driver. */
   test?(config: BackendConfigs[T], ctx: BackendContext): Promise<ConnectionTestResult>
+  /** Opens the target manager of a block backend (iSCSI): what LUNs are managed with. */
+  openTarget?(config: BackendConfigs[T], ctx: BackendContext): Promise<TargetDriver>
 }
 
 /** A handler per backend type; types without one can be stored but not reached. */

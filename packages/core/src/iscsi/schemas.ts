@@ -18,10 +18,7 @@ export const IscsiNameSchema = z
 export const LunNameSchema = z.string().regex(LUN_NAME_PATTERN).meta({ example: 'vol1' })
 
 /** A CHAP user name (`assertChapUser`). */
-export const ChapUserSchema = z
-  .string()
-  .regex(CHAP_USER_PATTERN)
-  .meta({ example: 'node1' })
+export const ChapUserSchema = z.string().regex(CHAP_USER_PATTERN).meta({ example: 'node1' })
 
 /** A CHAP secret as a client may send it (`assertChapSecret`); never echoed in answers. */
 export const ChapSecretSchema = z

@@ -5,7 +5,7 @@ import type { WriteResponse } from '../schemas/data.js'
 /** Bytes handed to the engine per write of a stream: large enough to batch, small enough to bound memory. */
 export const STREAM_BATCH_BYTES = 4 * 1024 * 1024
 /** Bytes per engine read when streaming out. */
-export const STREAM_READ_BYTES = 1024 * 1024
+export const STREAM_READ_BYTES = 4 * 1024 * 1024
 
 type WriteBatch = (offset: number, data: Uint8Array) => Promise<WriteResponse>
 

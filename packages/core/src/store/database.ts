@@ -58,12 +58,57 @@ export interface StorageBackendsTable {
   updated_at: string
 }
 
+/** Row of `machines` (seeds/003 machines: what LUN assignment needs). */
+export interface MachinesTable {
+  id: string
+  name: string
+  description: string | null
+  mac_address: string
+  hostname: string | null
+  ip_address: string | null
+  initiator_iqn: string | null
+  boot_mode: string
+  created_at: string
+  updated_at: string
+}
+
+/**
+ * Row of `iscsi_luns` (seeds/000 §3). `status` doubles as the durable job state: a row in
+ * `creating` or `deleting` is work to resume after a restart. `chap_secret` is vault-sealed.
+ */
+export interface IscsiLunsTable {
+  id: string
+  name: string
+  size_gb: number
+  backend_id: string
+  iqn: string
+  purpose: string
+  status: string
+  status_message: string | null
+  shareable: number
+  chap_enabled: number
+  chap_user: string | null
+  chap_secret: string | null
+  created_at: string
+  updated_at: string
+}
+
+/** Row of `iscsi_lun_assignments`: a machine whose initiator may log in to the LUN. */
+export interface IscsiLunAssignmentsTable {
+  lun_id: string
+  machine_id: string
+  created_at: string
+}
+
 /** The metadata schema, as the migrations leave it. */
 export interface Database extends IdentityTables {
   volumes: VolumesTable
   snapshots: SnapshotsTable
   cluster_peers: ClusterPeersTable
   storage_backends: StorageBackendsTable
+  machines: MachinesTable
+  iscsi_luns: IscsiLunsTable
+  iscsi_lun_assignments: IscsiLunAssignmentsTable
 }
 
 export type VolumeRow = Selectable<VolumesTable>
@@ -73,3 +118,5 @@ export type SnapshotRow = Selectable<SnapshotsTable>
 export type ClusterPeerRow = Selectable<ClusterPeersTable>
 export type NewSnapshotRow = Insertable<SnapshotsTable>
 export type StorageBackendRow = Selectable<StorageBackendsTable>
+export type MachineRow = Selectable<MachinesTable>
+export type IscsiLunRow = Selectable<IscsiLunsTable>

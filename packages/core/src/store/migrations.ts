@@ -63,6 +63,47 @@ export const MIGRATIONS: Readonly<Record<string, readonly string[]>> = Object.fr
     )`,
     'CREATE UNIQUE INDEX storage_backends_name_unique ON storage_backends (name)',
   ],
+  '0005_machines_and_luns': [
+    `CREATE TABLE machines (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      description TEXT,
+      mac_address TEXT NOT NULL,
+      hostname TEXT,
+      ip_address TEXT,
+      initiator_iqn TEXT,
+      boot_mode TEXT NOT NULL,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    )`,
+    'CREATE UNIQUE INDEX machines_name_unique ON machines (name)',
+    'CREATE UNIQUE INDEX machines_mac_unique ON machines (mac_address)',
+    `CREATE TABLE iscsi_luns (
+      id TEXT PRIMARY KEY,
+      name TEXT NOT NULL,
+      size_gb INTEGER NOT NULL,
+      backend_id TEXT NOT NULL,
+      iqn TEXT NOT NULL,
+      purpose TEXT NOT NULL,
+      status TEXT NOT NULL,
+      status_message TEXT,
+      shareable INTEGER NOT NULL,
+      chap_enabled INTEGER NOT NULL,
+      chap_user TEXT,
+      chap_secret TEXT,
+      created_at TEXT NOT NULL,
+      updated_at TEXT NOT NULL
+    )`,
+    'CREATE UNIQUE INDEX iscsi_luns_backend_name_unique ON iscsi_luns (backend_id, name)',
+    'CREATE UNIQUE INDEX iscsi_luns_iqn_unique ON iscsi_luns (iqn)',
+    `CREATE TABLE iscsi_lun_assignments (
+      lun_id TEXT NOT NULL REFERENCES iscsi_luns (id) ON DELETE CASCADE,
+      machine_id TEXT NOT NULL REFERENCES machines (id),
+      created_at TEXT NOT NULL,
+      PRIMARY KEY (lun_id, machine_id)
+    )`,
+    'CREATE INDEX iscsi_lun_assignments_machine ON iscsi_lun_assignments (machine_id)',
+  ],
 })
 
 /** Feeds {@link MIGRATIONS} to Kysely's `Migrator`. */

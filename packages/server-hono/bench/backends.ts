@@ -1,0 +1,582 @@
+/**
+ * `pnpm bench:backends`: uploads and downloads one file of incompressible bytes through
+ * PStorage's file API (`POST …/files/upload`, `GET …/files/download`) on an s3, an nfs
+ * (userspace) and an http (download only) backend, and does the same transfer directly in
+ * the same run: the AWS SDK (lib-storage `Upload`, 8 MiB parts, 4 in flight, as the driver)
+ * against s3rver, `nfs-cp` (libnfs) against nfs-ganesha, `curl` against nginx. Prints MB/s
+ * side by side, the PStorage/direct ratio, and the server's peak RSS during its transfers.
+ * Every transfer is verified by SHA-256.
+ *
+ *   pnpm bench:backends [--size-mib 1024] [--runs 3] [--json]
+ *
+ * Target (the issue): PStorage at least 0.7x the direct figure, server peak RSS < 200 MB.
+ * The real servers come from the adapters' test harnesses (s3rver in a child process of
+ * its own, ganesha and nginx are processes anyway); ganesha needs root and rpcbind.
+ * PStorage and direct alternate which goes first from run to run. Figures are medians of
+ * runs; RSS is the maximum over runs.
+ */
+import { type ChildProcess, spawn } from 'node:child_process'
+import { createCipheriv, createHash } from 'node:crypto'
+import { once } from 'node:events'
+import { createReadStream, createWriteStream } from 'node:fs'
+import { copyFile, link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { createRequire } from 'node:module'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { parseArgs } from 'node:util'
+import { startNginx } from '@pstorage/adapters-http/testing'
+import { startGanesha } from '@pstorage/adapters-nfs/testing'
+import { PStorageClient } from '@pstorage/client'
+
+const MiB = 1024 * 1024
+const PART_SIZE = 8 * MiB // the S3 driver's default part size
+const QUEUE_SIZE = 4 // the S3 driver's parts in flight (UPLOAD_CONCURRENCY)
+const BUCKET = 'bench'
+const PASSWORD = 'bench-password'
+const TARGET_RATIO = 0.7
+const TARGET_RSS_MB = 200
+
+const { values } = parseArgs({
+  options: {
+    'size-mib': { type: 'string', default: '1024' },
+    runs: { type: 'string', default: '3' },
+    json: { type: 'boolean', default: false },
+  },
+})
+const SIZE = Number(values['size-mib']) * MiB
+const RUNS = Number(values.runs)
+if (!(SIZE >= 16 * MiB) || SIZE % MiB !== 0 || !(RUNS >= 1))
+  throw new Error('--size-mib >= 16 and --runs >= 1')
+
+const log = (message: string) => process.stderr.write(`[bench:backends] ${message}\n`)
+const seconds = (started: bigint) => Number(process.hrtime.bigint() - started) / 1e9
+const mbps = (s: number) => SIZE / MiB / s
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+// ---------------------------------------------------------------- cleanup
+
+/** Undo steps, last first; run once on the way out, errors or not. */
+const cleanups: (() => Promise<unknown>)[] = []
+let cleaning: Promise<void> | undefined
+function cleanup(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const step of cleanups.reverse()) {
+      await step().catch((error: unknown) => log(`cleanup: ${String(error)}`))
+    }
+  })()
+  return cleaning
+}
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    log(`${signal}: cleaning up`)
+    cleanup().finally(() => process.exit(130))
+  })
+}
+
+// ---------------------------------------------------------------- processes
+
+/** Stops a child with SIGTERM (SIGKILL after 10 s) and waits for it; idempotent. */
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return
+  const exited = new Promise((resolve) => child.once('exit', resolve))
+  child.kill('SIGTERM')
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000)
+  await exited
+  clearTimeout(timer)
+}
+
+/** Spawns a child, kills it if this process dies first, and registers its stop. */
+function spawnChild(command: string, args: string[], env?: NodeJS.ProcessEnv): ChildProcess {
+  const child = spawn(command, args, {
+    env: env ?? process.env,
+    stdio: ['pipe', 'pipe', 'inherit'],
+  })
+  const reap = () => child.kill('SIGKILL')
+  process.once('exit', reap)
+  cleanups.push(async () => {
+    process.removeListener('exit', reap)
+    await stopChild(child)
+  })
+  return child
+}
+
+/** The first match of `pattern` in a child's stdout, or an error if it exits first. */
+function firstLine(child: ChildProcess, pattern: RegExp, what: string): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
+    let out = ''
+    child.stdout?.on('data', (data) => {
+      out += data
+      const match = pattern.exec(out)
+      if (match?.[1]) resolve(match[1])
+    })
+    child.once('exit', (code) => reject(new Error(`${what} exited with ${code}: ${out}`)))
+  })
+}
+
+/** Runs a command to completion; its stdout goes to `sink` (a hash) if given. */
+async function run(command: string, args: string[], sink?: (chunk: Buffer) => void): Promise<void> {
+  const child = spawn(command, args, { stdio: ['ignore', sink ? 'pipe' : 'ignore', 'pipe'] })
+  let err = ''
+  child.stderr?.on('data', (data) => {
+    err += data
+  })
+  if (sink) child.stdout?.on('data', sink)
+  const code = await new Promise<number | null>((resolve, reject) => {
+    child.once('error', reject)
+    child.once('close', resolve)
+  })
+  if (code !== 0) throw new Error(`${command} ${args.join(' ')} exited with ${code}: ${err}`)
+}
+
+// ---------------------------------------------------------------- data
+
+/** Deterministic noise for MiB `i` (AES-CTR keystream of a fixed key, counter = i). */
+function noise(i: number): Buffer {
+  const iv = Buffer.alloc(16)
+  iv.writeUInt32BE(i, 8)
+  return createCipheriv('aes-128-ctr', Buffer.alloc(16, 7), iv).update(Buffer.alloc(MiB))
+}
+
+/** Writes the test file once; returns its SHA-256. */
+async function writeSource(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  const out = createWriteStream(path)
+  const failed = new Promise<never>((_, reject) => out.once('error', reject))
+  for (let i = 0; i < SIZE / MiB; i++) {
+    const piece = noise(i)
+    hash.update(piece)
+    if (!out.write(piece)) await Promise.race([once(out, 'drain'), failed])
+  }
+  out.end()
+  await Promise.race([once(out, 'finish'), failed])
+  return hash.digest('hex')
+}
+
+async function hashFile(path: string): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const piece of createReadStream(path, { highWaterMark: MiB })) hash.update(piece)
+  return hash.digest('hex')
+}
+
+async function hashStream(stream: AsyncIterable<Uint8Array>): Promise<string> {
+  const hash = createHash('sha256')
+  for await (const piece of stream) hash.update(piece)
+  return hash.digest('hex')
+}
+
+// ---------------------------------------------------------------- the PStorage server
+
+interface Server {
+  url: string
+  pid: number
+}
+
+/** Starts `pstorage-server` as the `start` command does (the flags of bin.ts's #! line). */
+async function startServer(dataDir: string): Promise<Server> {
+  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
+  const child = spawnChild(
+    process.execPath,
+    [
+      '--max-semi-space-size=2',
+      bin,
+      '--port',
+      '0',
+      '--data-dir',
+      dataDir,
+      '--no-rate-limit',
+      '--allow-private-addresses',
+    ],
+    { ...process.env, PSTORAGE_ADMIN_PASSWORD: PASSWORD, PSTORAGE_LOG_LEVEL: 'warn' },
+  )
+  const url = await firstLine(child, /listening on (http:\/\/\S+)/, 'pstorage-server')
+  return { url, pid: child.pid! }
+}
+
+/** Resets the peak RSS of `pid` (Linux: clear_refs 5 resets VmHWM). */
+const resetPeak = (pid: number) => writeFile(`/proc/${pid}/clear_refs`, '5')
+/** `VmHWM` (peak since the last reset) or `VmRSS` (now) of `pid`, in MB (MiB). */
+async function rssMB(pid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): Promise<number> {
+  const status = await readFile(`/proc/${pid}/status`, 'utf8')
+  return Number(new RegExp(`${field}:\\s+(\\d+) kB`).exec(status)?.[1] ?? 0) / 1024
+}
+
+// ---------------------------------------------------------------- the AWS SDK
+
+// The SDK is a dependency of @pstorage/adapters-s3, not of this package: resolve it from
+// there (one copy for lib-storage and client-s3), typed by the little this file uses.
+interface S3Object {
+  Body?: AsyncIterable<Uint8Array>
+}
+interface S3ClientLike {
+  send(command: unknown): Promise<unknown>
+  destroy(): void
+}
+interface S3Sdk {
+  S3Client: new (config: {
+    endpoint: string
+    region: string
+    forcePathStyle: boolean
+    credentials: { accessKeyId: string; secretAccessKey: string }
+  }) => S3ClientLike
+  GetObjectCommand: new (input: { Bucket: string; Key: string }) => unknown
+  DeleteObjectCommand: new (input: { Bucket: string; Key: string }) => unknown
+}
+interface LibStorage {
+  Upload: new (options: {
+    client: S3ClientLike
+    params: { Bucket: string; Key: string; Body: AsyncIterable<Uint8Array> }
+    partSize: number
+    queueSize: number
+  }) => { done(): Promise<unknown> }
+}
+async function loadSdk(): Promise<{ sdk: S3Sdk; storage: LibStorage }> {
+  const fromS3 = createRequire(import.meta.resolve('@pstorage/adapters-s3'))
+  const load = (name: string) => import(pathToFileURL(fromS3.resolve(name)).href)
+  const [sdk, storage] = await Promise.all([
+    load('@aws-sdk/client-s3'),
+    load('@aws-sdk/lib-storage'),
+  ])
+  return { sdk: sdk as S3Sdk, storage: storage as LibStorage }
+}
+
+// ---------------------------------------------------------------- one backend
+
+type Op = 'upload' | 'download'
+interface Sample {
+  pstorage: number
+  direct: number
+  rssMB: number
+}
+interface Case {
+  backend: 's3' | 'nfs' | 'http'
+  note: string
+  ops: Op[]
+  /** Gives PStorage's backend id. */
+  setup(client: PStorageClient): Promise<string>
+  /** Direct upload of the source file as `name`, verified. */
+  directUpload?(name: string): Promise<void>
+  /** Direct download of `name`, returning its SHA-256. */
+  directDownload(name: string): Promise<string>
+  /** The SHA-256 of `name` as the backend stores it (after a PStorage upload). */
+  stored?(name: string): Promise<string>
+  /** Puts the source file in place for downloads (read-only backends). */
+  seed?(name: string): Promise<void>
+  remove?(name: string): Promise<void>
+}
+
+async function s3Case(source: string): Promise<Case> {
+  const script = fileURLToPath(new URL('./backends/s3rver.ts', import.meta.url))
+  const child = spawnChild(process.execPath, [script, BUCKET])
+  const s3 = JSON.parse(await firstLine(child, /^(\{.*\})$/m, 's3rver')) as {
+    endpoint: string
+    region: string
+    accessKeyId: string
+    secretAccessKey: string
+  }
+  const { sdk, storage } = await loadSdk()
+  const direct = new sdk.S3Client({
+    endpoint: s3.endpoint,
+    region: s3.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  })
+  cleanups.push(async () => direct.destroy())
+  const get = async (name: string) =>
+    (await direct.send(new sdk.GetObjectCommand({ Bucket: BUCKET, Key: name }))) as S3Object
+  return {
+    backend: 's3',
+    note: `s3rver 3.7.1 in its own process; direct: @aws-sdk/lib-storage Upload (${PART_SIZE / MiB} MiB parts, ${QUEUE_SIZE} in flight) and GetObject`,
+    ops: ['upload', 'download'],
+    async setup(client) {
+      const backend = await client.createBackend({
+        name: 'bench-s3',
+        type: 's3',
+        config: {
+          endpoint: s3.endpoint,
+          region: s3.region,
+          bucket: BUCKET,
+          access_key_id: s3.accessKeyId,
+          secret_access_key: s3.secretAccessKey,
+          force_path_style: true,
+        },
+      })
+      return backend.id
+    },
+    async directUpload(name) {
+      await new storage.Upload({
+        client: direct,
+        params: {
+          Bucket: BUCKET,
+          Key: name,
+          Body: createReadStream(source, { highWaterMark: MiB }),
+        },
+        partSize: PART_SIZE,
+        queueSize: QUEUE_SIZE,
+      }).done()
+    },
+    async directDownload(name) {
+      const body = (await get(name)).Body
+      if (!body) throw new Error('GetObject: no body')
+      return hashStream(body)
+    },
+    async stored(name) {
+      const body = (await get(name)).Body
+      if (!body) throw new Error('GetObject: no body')
+      return hashStream(body)
+    },
+    async remove(name) {
+      await direct.send(new sdk.DeleteObjectCommand({ Bucket: BUCKET, Key: name }))
+    },
+  }
+}
+
+async function nfsCase(source: string, scratch: string): Promise<Case> {
+  const g = await startGanesha()
+  cleanups.push(() => g.stop())
+  const url = (name: string) =>
+    `nfs://127.0.0.1${g.export}/${name}?nfsport=${g.port}&mountport=${g.mountPort}&version=3`
+  return {
+    backend: 'nfs',
+    note: 'nfs-ganesha (VFS FSAL), NFSv3/TCP on loopback; PStorage in userspace mode; direct: nfs-cp (libnfs)',
+    ops: ['upload', 'download'],
+    async setup(client) {
+      const backend = await client.createBackend({
+        name: 'bench-nfs',
+        type: 'nfs',
+        config: { server: '127.0.0.1', export: g.export, port: g.port, mount_port: g.mountPort },
+      })
+      return backend.id
+    },
+    async directUpload(name) {
+      await run('nfs-cp', [source, url(name)])
+    },
+    async directDownload(name) {
+      // nfs-cp writes a local file, not a pipe: the copy is timed, its hash is not.
+      const target = join(scratch, `nfs-${name}`)
+      try {
+        await run('nfs-cp', [url(name), target])
+        return await hashFile(target)
+      } finally {
+        await rm(target, { force: true })
+      }
+    },
+    stored: (name) => hashFile(join(g.dir, name)),
+    remove: (name) => rm(join(g.dir, name), { force: true }),
+  }
+}
+
+async function httpCase(source: string): Promise<Case> {
+  const nginx = await startNginx()
+  cleanups.push(() => nginx.stop())
+  return {
+    backend: 'http',
+    note: 'nginx (sendfile on) on loopback; read-only backend; direct: curl, piped into the same SHA-256',
+    ops: ['download'],
+    async setup(client) {
+      const backend = await client.createBackend({
+        name: 'bench-http',
+        type: 'http',
+        config: { url: nginx.url },
+      })
+      return backend.id
+    },
+    async seed(name) {
+      await link(source, join(nginx.dir, name)).catch(() => copyFile(source, join(nginx.dir, name)))
+    },
+    async directDownload(name) {
+      const hash = createHash('sha256')
+      await run('curl', ['-sSf', `${nginx.url}${encodeURIComponent(name)}`], (piece) =>
+        hash.update(piece),
+      )
+      return hash.digest('hex')
+    },
+  }
+}
+
+// ---------------------------------------------------------------- the run
+
+interface Row {
+  backend: string
+  op: Op
+  pstorage_mb_s: number
+  direct_mb_s: number
+  ratio: number
+  server_peak_rss_mb: number
+  target_met: boolean
+}
+
+async function main(): Promise<void> {
+  const scratch = await mkdtemp(join(tmpdir(), 'pstorage-bench-backends-'))
+  cleanups.push(() => rm(scratch, { recursive: true, force: true }))
+  const source = join(scratch, 'source.bin')
+  log(`writing ${SIZE / MiB} MiB of noise to ${source}`)
+  const expected = await writeSource(source)
+  const check = (what: string, actual: string) => {
+    if (actual !== expected) throw new Error(`${what}: SHA-256 ${actual} ≠ ${expected}`)
+  }
+
+  const dataDir = join(scratch, 'data')
+  const server = await startServer(dataDir)
+  log(`pstorage-server ${server.url} (pid ${server.pid})`)
+  const client = new PStorageClient({ baseUrl: server.url, retries: 0 })
+  await client.login({ username: 'admin', password: PASSWORD })
+  // For scale: what the server holds before any transfer (the peak is measured from here up).
+  const idleRssMB = Math.round(await rssMB(server.pid, 'VmRSS'))
+  log(`server RSS after start and login: ${idleRssMB} MB`)
+
+  /** Times one PStorage transfer and the server's peak RSS during it. */
+  const timed = async (transfer: () => Promise<void>) => {
+    await resetPeak(server.pid)
+    const started = process.hrtime.bigint()
+    await transfer()
+    const s = seconds(started)
+    return { s, rss: await rssMB(server.pid) }
+  }
+  const timedDirect = async (transfer: () => Promise<void>) => {
+    const started = process.hrtime.bigint()
+    await transfer()
+    return seconds(started)
+  }
+
+  const rows: Row[] = []
+  const notes: string[] = []
+  const builders = [() => s3Case(source), () => nfsCase(source, scratch), () => httpCase(source)]
+  for (const build of builders) {
+    const c = await build()
+    notes.push(`${c.backend}: ${c.note}`)
+    const id = await c.setup(client)
+    const test = await client.testBackend(id)
+    if (!test.ok) throw new Error(`${c.backend}: backend test failed: ${JSON.stringify(test)}`)
+    const samples: Record<Op, Sample[]> = { upload: [], download: [] }
+    for (let r = 0; r < RUNS; r++) {
+      const pstorageFirst = r % 2 === 0
+      const name = `bench-${r}.bin`
+      const directName = `bench-${r}-direct.bin`
+
+      if (c.ops.includes('upload') && c.directUpload && c.stored) {
+        const viaPStorage = async () => {
+          const t = await timed(async () => {
+            await client.uploadFiles(
+              id,
+              [{ name, data: createReadStream(source, { highWaterMark: MiB }) }],
+              { path: '/' },
+            )
+          })
+          check(`${c.backend} PStorage upload`, await c.stored!(name))
+          return t
+        }
+        const direct = async () => {
+          const s = await timedDirect(() => c.directUpload!(directName))
+          check(`${c.backend} direct upload`, await c.stored!(directName))
+          return s
+        }
+        let p: { s: number; rss: number }
+        let d: number
+        if (pstorageFirst) {
+          p = await viaPStorage()
+          d = await direct()
+        } else {
+          d = await direct()
+          p = await viaPStorage()
+        }
+        samples.upload.push({ pstorage: mbps(p.s), direct: mbps(d), rssMB: p.rss })
+        log(
+          `${c.backend} upload run ${r + 1}: PStorage ${mbps(p.s).toFixed(1)} MB/s (RSS ${p.rss.toFixed(0)} MB), direct ${mbps(d).toFixed(1)} MB/s`,
+        )
+        await c.remove?.(directName)
+      } else {
+        await c.seed?.(name) // read-only: the file is put in place behind the backend
+      }
+
+      const viaPStorage = async () => {
+        let digest = ''
+        const t = await timed(async () => {
+          digest = await hashStream(await client.downloadFile(id, `/${name}`))
+        })
+        check(`${c.backend} PStorage download`, digest)
+        return t
+      }
+      const direct = async () => {
+        let digest = ''
+        const s = await timedDirect(async () => {
+          digest = await c.directDownload(name)
+        })
+        check(`${c.backend} direct download`, digest)
+        return s
+      }
+      let p: { s: number; rss: number }
+      let d: number
+      if (pstorageFirst) {
+        p = await viaPStorage()
+        d = await direct()
+      } else {
+        d = await direct()
+        p = await viaPStorage()
+      }
+      samples.download.push({ pstorage: mbps(p.s), direct: mbps(d), rssMB: p.rss })
+      log(
+        `${c.backend} download run ${r + 1}: PStorage ${mbps(p.s).toFixed(1)} MB/s (RSS ${p.rss.toFixed(0)} MB), direct ${mbps(d).toFixed(1)} MB/s`,
+      )
+      await c.remove?.(name)
+    }
+    for (const op of c.ops) {
+      const s = samples[op]
+      const pstorage = median(s.map((x) => x.pstorage))
+      const direct = median(s.map((x) => x.direct))
+      const rss = Math.max(...s.map((x) => x.rssMB))
+      const ratio = pstorage / direct
+      rows.push({
+        backend: c.backend,
+        op,
+        pstorage_mb_s: Math.round(pstorage * 10) / 10,
+        direct_mb_s: Math.round(direct * 10) / 10,
+        ratio: Math.round(ratio * 100) / 100,
+        server_peak_rss_mb: Math.round(rss),
+        target_met: ratio >= TARGET_RATIO && rss < TARGET_RSS_MB,
+      })
+    }
+  }
+
+  if (values.json) {
+    console.log(
+      JSON.stringify(
+        {
+          size_mib: SIZE / MiB,
+          runs: RUNS,
+          sha256: expected,
+          target: { ratio: TARGET_RATIO, server_peak_rss_mb: TARGET_RSS_MB },
+          server_idle_rss_mb: idleRssMB,
+          notes,
+          rows,
+        },
+        null,
+        2,
+      ),
+    )
+  } else {
+    console.log(
+      `File: ${SIZE / MiB} MiB of noise, medians of ${RUNS} run(s), every transfer verified (sha256 ${expected.slice(0, 12)}…)`,
+    )
+    console.log(
+      `Target: PStorage >= ${TARGET_RATIO}x direct, server peak RSS < ${TARGET_RSS_MB} MB (server RSS before any transfer: ${idleRssMB} MB)\n`,
+    )
+    console.log(
+      '| backend | op | PStorage MB/s | direct MB/s | ratio | server peak RSS MB | target met |',
+    )
+    console.log('|---|---|---:|---:|---:|---:|---|')
+    for (const r of rows) {
+      console.log(
+        `| ${r.backend} | ${r.op} | ${r.pstorage_mb_s} | ${r.direct_mb_s} | ${r.ratio} | ${r.server_peak_rss_mb} | ${r.target_met ? 'yes' : 'no'} |`,
+      )
+    }
+    console.log('')
+    for (const note of notes) console.log(`- ${note}`)
+  }
+}
+
+try {
+  await main()
+} finally {
+  await cleanup()
+}
