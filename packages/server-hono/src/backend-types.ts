@@ -1,4 +1,5 @@
 import { httpBackendType } from '@pstorage/adapters-http'
+import { iscsiBackendType } from '@pstorage/adapters-iscsi'
 import { nfsBackendType } from '@pstorage/adapters-nfs'
 import { s3BackendType } from '@pstorage/adapters-s3'
 import type { BackendTypeHandlers } from '@pstorage/core'
@@ -12,4 +13,5 @@ export const BACKEND_TYPE_HANDLERS: BackendTypeHandlers = Object.freeze({
   nfs: nfsBackendType,
   s3: s3BackendType,
   http: httpBackendType,
+  iscsi: iscsiBackendType,
 })

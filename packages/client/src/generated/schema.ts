@@ -1727,6 +1727,10 @@ export interface components {
             ssh_port?: number;
             /** @enum {string} */
             target_manager: "targetcli" | "tgt";
+            /** @description tgt only: where target configs are written for tgt-admin (default /etc/tgt/conf.d) */
+            tgt_config_dir?: string;
+            /** @description tgt only: the control port of the tgtd to manage (tgtadm -C), when a host runs several */
+            tgt_control_port?: number;
             /** @default false */
             use_sudo?: boolean;
             /** @example pstorage */

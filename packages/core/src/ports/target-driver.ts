@@ -168,7 +168,8 @@ export interface TargetHostProbe {
  *   another file or size, the backing file (or targetcli backstore name) used by another
  *   target, or a backing file that exists with another size or is not a regular file.
  * - Missing targets: `setChap`, `clearChap`, `allowInitiator`, `denyInitiator` of an unknown
- *   IQN → `not_found`.
+ *   IQN → `not_found`; of a target PStorage does not manage (its LUN outside the backing
+ *   directory) → `conflict`, so an admin's own configuration is never rewritten.
  * - Access: a new target admits no initiator until `allowInitiator`; once CHAP is set, only
  *   allowed initiators presenting the CHAP user and secret log in. `setChap` replaces any
  *   previous credentials of the target. A CHAP user belongs to one target (tgt accounts are

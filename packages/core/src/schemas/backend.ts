@@ -188,8 +188,22 @@ export const IscsiBackendConfigSchema = z
     target_manager: z.enum(['targetcli', 'tgt']),
     use_sudo: z.boolean().default(false),
     backing_dir: AbsolutePathSchema.meta({ example: '/srv/luns' }),
-    portal_address: HostSchema.meta({ example: '192.0.2.10' }),
+    portal_address: z
+      .string()
+      .refine(
+        (ip) => isIP(ip) !== 0,
+        'must be an IP address of the target host (the portal binds it)',
+      )
+      .meta({ example: '192.0.2.10' }),
     portal_port: PortSchema.default(3260),
+    tgt_control_port: z.number().int().min(0).max(32_767).optional().meta({
+      description:
+        'tgt only: the control port of the tgtd to manage (tgtadm -C), when a host runs several',
+    }),
+    tgt_config_dir: AbsolutePathSchema.optional().meta({
+      description:
+        'tgt only: where target configs are written for tgt-admin (default /etc/tgt/conf.d)',
+    }),
   })
   .refine((c) => (c.private_key === undefined) !== (c.password === undefined), {
     message: 'exactly one of private_key and password is required',

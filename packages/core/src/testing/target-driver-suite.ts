@@ -10,14 +10,6 @@ import type {
   TargetState,
 } from '../ports/target-driver.js'
 
-/** Access to the backing directory behind the driver's back, for the suite's checks. */
-export interface SuiteBackingFiles {
-  /** Size of `name` in the backing directory, or `null` if it does not exist. */
-  size(name: string): Promise<number | null>
-  /** Creates `name` in the backing directory with `size` bytes (a leftover or foreign file). */
-  create(name: string, size: number): Promise<void>
-}
-
 /** Options of {@link runTargetDriverSuite}. */
 export interface TargetDriverSuiteOptions {
   /** Suite title. */
@@ -29,8 +21,13 @@ export interface TargetDriverSuiteOptions {
   readonly create: () => Promise<TargetDriver>
   /** The portal `createLun` passes: one the host can listen on. */
   readonly portal: PortalAddress
-  /** The driver's backing directory, seen from the test. */
-  readonly backingFiles: SuiteBackingFiles
+  /** The driver's backing directory, seen from the test behind the driver's back. */
+  readonly backingFiles: {
+    /** Size of `name` in the backing directory, or `null` if it does not exist. */
+    size(name: string): Promise<number | null>
+    /** Creates `name` with `size` bytes there (a leftover or foreign file). */
+    create(name: string, size: number): Promise<void>
+  }
   /** Tests (by exact title) this driver cannot pass, each with the reason. */
   readonly skip?: readonly { readonly reason: string; readonly tests: readonly string[] }[]
   /** Registers driver-specific tests inside the suite; `get()` is the current driver. */
