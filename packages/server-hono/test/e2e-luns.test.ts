@@ -1,6 +1,8 @@
 import { execFile } from 'node:child_process'
-import { readdir, rm, stat } from 'node:fs/promises'
-import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, open, readdir, rm, stat, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { dirname, join } from 'node:path'
 import { promisify } from 'node:util'
 import { startTargetHost, type TargetHost } from '@pstorage/adapters-iscsi/testing'
 import type { PStorageClient } from '@pstorage/client'
@@ -174,6 +176,25 @@ describe('LUN lifecycle on a real target', () => {
     expect(await capacity(iqn, NODE2)).toBeNull()
     const seen = await tool('iscsi-ls', ['-i', NODE1, `iscsi://127.0.0.1:${host.tgtdPort}`])
     expect(seen.out).toContain(iqn)
+    // Data written by the initiator (qemu's iSCSI client) lands in the backing file.
+    const data = randomBytes(3 * 1024 * 1024)
+    const source = join(await mkdtemp(join(tmpdir(), 'pstorage-lun-')), 'data.raw')
+    await writeFile(source, data)
+    const opts = [
+      'driver=raw,file.driver=iscsi,file.transport=tcp',
+      `file.portal=127.0.0.1:${host.tgtdPort},file.target=${iqn},file.lun=1`,
+      `file.initiator-name=${NODE1}`,
+    ].join(',')
+    const written = await tool('qemu-img', [
+      ...['convert', '-n', '-f', 'raw', source, '--target-image-opts', opts],
+    ])
+    expect(written.code, written.out).toBe(0)
+    const file = await open(join(host.backingDir, 'node1-boot.img'))
+    const head = Buffer.alloc(data.length)
+    await file.read(head, 0, data.length, 0)
+    await file.close()
+    expect(Buffer.compare(head, data)).toBe(0)
+    await rm(dirname(source), { recursive: true, force: true })
     const taken = await apiError(client.assignLun(lunId, { node_id: node2 }))
     expect(taken).toMatchObject({ status: 409, error: 'conflict' })
     expect(await capacity(iqn, NODE2)).toBeNull()
