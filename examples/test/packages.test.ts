@@ -11,7 +11,16 @@ const root = fileURLToPath(new URL('../..', import.meta.url))
 const tsc = join(root, 'node_modules', 'typescript', 'bin', 'tsc')
 
 /** The packages users install from npm, and each one's exports map. */
-const PUBLISHED = ['core', 'engine', 'server-hono', 'client'] as const
+const PUBLISHED = [
+  'core',
+  'engine',
+  'adapters-s3',
+  'adapters-nfs',
+  'adapters-http',
+  'adapters-iscsi',
+  'server-hono',
+  'client',
+] as const
 
 /**
  * What a user gets from npm: each package packed (pnpm pack rewrites `workspace:*` to the
@@ -67,9 +76,17 @@ import { createFlashEngine } from '@pstorage/engine'
 import { createApp } from '@pstorage/server-hono'
 import { startServer } from '@pstorage/server-hono/node'
 import { ApiError, PStorageClient } from '@pstorage/client'
+import { s3BackendType } from '@pstorage/adapters-s3'
+import { nfsBackendType } from '@pstorage/adapters-nfs'
+import { httpBackendType } from '@pstorage/adapters-http'
+import { iscsiBackendType } from '@pstorage/adapters-iscsi'
 
 const dir = process.argv[2]!
-const pstorage = await createPStorage({ dataDir: dir, engine: await createFlashEngine({ dataDir: dir + '/engine' }) })
+const pstorage = await createPStorage({
+  dataDir: dir,
+  engine: await createFlashEngine({ dataDir: dir + '/engine' }),
+  backendTypes: { s3: s3BackendType, nfs: nfsBackendType, http: httpBackendType, iscsi: iscsiBackendType },
+})
 await pstorage.identity.users.ensureAdmin({ password: 'scratch-password' })
 const server = await startServer(pstorage, { port: 0 })
 const client = new PStorageClient({ baseUrl: server.url })
@@ -79,7 +96,10 @@ await client.writeVolume(volume.id, { offset: 0, data: btoa('packed') })
 const read = await client.readVolume(volume.id, { offset: 0 })
 const missing = await client.getVolume('nope').catch((e: unknown) => e)
 const health = await (await createApp(pstorage).request('/health')).json()
-console.log(JSON.stringify({ data: atob(read.data), missing: missing instanceof ApiError && missing.status, health }))
+const backend = await client.createBackend({ name: 'files', type: 'local', config: { path: dir + '/backends/files' } })
+await client.uploadFiles(backend.id, [{ name: 'hello.txt', data: new TextEncoder().encode('hi') }])
+const listed = (await client.listFiles(backend.id)).items.map((i) => i.name)
+console.log(JSON.stringify({ data: atob(read.data), missing: missing instanceof ApiError && missing.status, health, listed }))
 await server.close()
 await pstorage.close()
 `,
@@ -107,6 +127,7 @@ await pstorage.close()
       data: 'packed',
       missing: 404,
       health: { status: 'healthy', reduction_ratio: 1, cluster_enabled: false },
+      listed: ['hello.txt'],
     })
   })
 })
