@@ -1,5 +1,6 @@
 import { GetObjectCommand, HeadBucketCommand, ListObjectsV2Command } from '@aws-sdk/client-s3'
 import {
+  assertMovable,
   type BackendDriver,
   type BackendStats,
   backendError,
@@ -287,9 +288,7 @@ export function createS3Driver(options: S3DriverOptions): BackendDriver {
     async move(from, to, options = {}) {
       const src = pathOf(from)
       const dst = pathOf(to)
-      if (src === '' || dst === '') throw fail('bad_request', 'The root cannot move')
-      if (src === dst || dst.startsWith(`${src}/`))
-        throw fail('bad_request', 'Cannot move a path onto or into itself')
+      assertMovable(src, dst)
       const overwrite = options.overwrite === true
       const release = overwrite ? undefined : reserve(dst)
       try {

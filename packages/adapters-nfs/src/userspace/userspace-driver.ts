@@ -1,4 +1,5 @@
 import {
+  assertMovable,
   type BackendDriver,
   backendError,
   baseName,
@@ -239,9 +240,7 @@ export function createUserspaceDriver(o: ResolvedUserspaceOptions): BackendDrive
     async move(from, to, options = {}) {
       const src = pathOf(from)
       const dst = pathOf(to)
-      if (src === '' || dst === '') throw new PStorageError('bad_request', 'The root cannot move')
-      if (src === dst || dst.startsWith(`${src}/`))
-        throw new PStorageError('bad_request', 'Cannot move a path onto or into itself')
+      assertMovable(src, dst)
       const overwrite = options.overwrite === true
       const source = await run(src, (s) => locateEntry(s, src))
       const isDir = source.attrs.type === FTYPE3.DIR

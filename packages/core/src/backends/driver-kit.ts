@@ -144,3 +144,18 @@ export async function* bytesSource(
 ): AsyncGenerator<Uint8Array> {
   for (let at = 0; at < data.length; at += chunkSize) yield data.subarray(at, at + chunkSize)
 }
+
+/**
+ * Refuses the moves no backend can make, before anything is looked up: the root (`''`),
+ * a path onto itself, or a directory into itself. Takes normalised paths.
+ *
+ * @example
+ * ```ts
+ * assertMovable('a', 'a/b') // throws bad_request
+ * ```
+ */
+export function assertMovable(src: string, dst: string): void {
+  if (src === '' || dst === '') throw new PStorageError('bad_request', 'The root cannot move')
+  if (src === dst || dst.startsWith(`${src}/`))
+    throw new PStorageError('bad_request', 'Cannot move a path onto or into itself')
+}

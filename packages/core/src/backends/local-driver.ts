@@ -2,9 +2,9 @@ import { constants } from 'node:fs'
 import { access, lstat, mkdir, realpath, stat, statfs, unlink } from 'node:fs/promises'
 import { dirname, isAbsolute, join } from 'node:path'
 import { z } from 'zod'
-import { PStorageError } from '../errors.js'
+import type { PStorageError } from '../errors.js'
 import type { BackendDriver, DeleteResult, StorageFile } from '../ports/backend-driver.js'
-import { backendError, normalizeDeletePaths, resolveRange } from './driver-kit.js'
+import { assertMovable, backendError, normalizeDeletePaths, resolveRange } from './driver-kit.js'
 import { decodeListCursor, paginate, resolveListLimit } from './listing.js'
 import { addressableEntries, describeEntry, lstatOrNone } from './local-entries.js'
 import {
@@ -242,9 +242,7 @@ export function createLocalDriver(config: LocalDriverConfig): BackendDriver {
     async move(from, to, options = {}) {
       const src = pathOf(from)
       const dst = pathOf(to)
-      if (src === '' || dst === '') throw new PStorageError('bad_request', 'The root cannot move')
-      if (src === dst || dst.startsWith(`${src}/`))
-        throw new PStorageError('bad_request', 'Cannot move a path onto or into itself')
+      assertMovable(src, dst)
       const overwrite = options.overwrite === true
       const b = await base()
       const source = await entry(b, src)
