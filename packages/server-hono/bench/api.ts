@@ -14,10 +14,10 @@ import { createCipheriv, createHash } from 'node:crypto'
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { PStorageClient } from '@pstorage/client'
 import { createFlashEngine } from '@pstorage/engine'
+import { BIN, binNodeFlags } from './bin.ts'
 
 const MiB = 1024 * 1024
 const { values } = parseArgs({
@@ -88,10 +88,9 @@ function peakRssMiB(pid: number): number {
 
 /** Starts `pstorage-server` on a free port with its own data directory and a known admin. */
 async function startServer(dataDir: string): Promise<{ url: string; child: ChildProcess }> {
-  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
   const child = spawn(
     process.execPath,
-    [bin, '--port', '0', '--data-dir', dataDir, '--no-rate-limit'],
+    [...binNodeFlags(), BIN, '--port', '0', '--data-dir', dataDir, '--no-rate-limit'],
     {
       env: {
         ...process.env,

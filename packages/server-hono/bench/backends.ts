@@ -28,6 +28,7 @@ import { parseArgs } from 'node:util'
 import { startNginx } from '@pstorage/adapters-http/testing'
 import { startGanesha } from '@pstorage/adapters-nfs/testing'
 import { PStorageClient } from '@pstorage/client'
+import { BIN, binNodeFlags } from './bin.ts'
 
 const MiB = 1024 * 1024
 const PART_SIZE = 8 * MiB // the S3 driver's default part size
@@ -174,12 +175,11 @@ interface Server {
 
 /** Starts `pstorage-server` as the `start` command does (the flags of bin.ts's #! line). */
 async function startServer(dataDir: string): Promise<Server> {
-  const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
   const child = spawnChild(
     process.execPath,
     [
-      '--max-semi-space-size=2',
-      bin,
+      ...binNodeFlags(),
+      BIN,
       '--port',
       '0',
       '--data-dir',
