@@ -1,12 +1,8 @@
-import { ServerResponse } from 'node:http'
-import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
-import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import { createRoute, z } from '@hono/zod-openapi'
 import { type PStorage, PStorageError, WriteResponseSchema } from '@pstorage/core'
-import type { Context } from 'hono'
 import { parseContentRange, parseRange } from '../ranges.js'
 import type { Router } from '../security/access.js'
+import { sendStream } from '../send-stream.js'
 import { errors, jsonResponse, VolumeIdParams } from './shared.js'
 
 const tags = ['Data']
@@ -58,37 +54,6 @@ export const getVolumeData = createRoute({
   },
 })
 
-/**
- * On Node, writes the engine's chunks straight to the socket (with backpressure) instead of
- * through a web stream that node-server turns back into writes: one copy and two stream
- * layers less per chunk on the hottest read path. Headers set on the context (security
- * headers, request id, rate limits) go out as they would have.
- */
-async function sendDirect(
-  c: Context,
-  outgoing: ServerResponse,
-  status: number,
-  chunks: AsyncIterable<Uint8Array>,
-): Promise<Response> {
-  // Security headers are added after the handler returns: set the one that matters for a
-  // byte stream here (the rest describe HTML documents).
-  const headers: Record<string, string> = { 'x-content-type-options': 'nosniff' }
-  c.res.headers.forEach((value, key) => {
-    headers[key] = value
-  })
-  outgoing.writeHead(status, headers)
-  await pipeline(Readable.from(chunks, { objectMode: false }), outgoing).catch(() => {
-    // The client went away, or a read failed mid-stream (a corrupt block): pipeline has
-    // destroyed the socket, so the client sees a body shorter than Content-Length, never
-    // wrong bytes, and there is nothing left to answer.
-  })
-  // Tells node-server the answer is out; the status is what the request log reports.
-  return new Response(null, { status, headers: { [ALREADY_SENT]: 'true' } })
-}
-
-/** node-server's marker of a response written to the socket by the handler itself. */
-const ALREADY_SENT = RESPONSE_ALREADY_SENT.headers.keys().next().value ?? 'x-hono-already-sent'
-
 /** Mounts the binary data path: streamed, with ranges, the same accounting as the JSON routes. */
 export function dataRoutes(r: Router, pstorage: PStorage): void {
   const { volumes } = pstorage
@@ -130,8 +95,6 @@ export function dataRoutes(r: Router, pstorage: PStorage): void {
     c.header('Accept-Ranges', 'bytes')
     if (range) c.header('Content-Range', `bytes ${start}-${start + length - 1}/${size}`)
     const status = range ? 206 : 200
-    const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing
-    if (outgoing instanceof ServerResponse) return sendDirect(c, outgoing, status, chunks)
-    return c.body(ReadableStream.from(chunks), status)
+    return sendStream(c, status, chunks)
   })
 }

@@ -20,6 +20,7 @@ import { jsonBody } from '../json-body.js'
 import { streamMultipart } from '../multipart.js'
 import { parseRange } from '../ranges.js'
 import type { Router } from '../security/access.js'
+import { sendStream } from '../send-stream.js'
 import { BackendIdParams } from './backends.js'
 import { errors, jsonRequest, jsonResponse, SMALL_BODY_BYTES } from './shared.js'
 
@@ -224,18 +225,18 @@ export function fileRoutes(r: Router, pstorage: PStorage): void {
       file.path,
       range ? { offset: range.start, length: range.length } : {},
     )
-    const stream = ReadableStream.from(asAsyncIterable(opened.stream))
     c.header('Content-Type', opened.content_type ?? file.mime_type ?? 'application/octet-stream')
     c.header('Content-Length', String(opened.length))
     c.header('Content-Disposition', contentDisposition(file.name))
     c.header('Accept-Ranges', 'bytes')
     c.header('Last-Modified', new Date(file.modified_at).toUTCString())
-    if (!range) return c.body(stream, 200)
-    c.header(
-      'Content-Range',
-      `bytes ${opened.offset}-${opened.offset + opened.length - 1}/${opened.size}`,
-    )
-    return c.body(stream, 206)
+    if (range) {
+      c.header(
+        'Content-Range',
+        `bytes ${opened.offset}-${opened.offset + opened.length - 1}/${opened.size}`,
+      )
+    }
+    return sendStream(c, range ? 206 : 200, asAsyncIterable(opened.stream))
   })
 
   r.mount('operator', deleteFiles, async (c) => {
