@@ -1,7 +1,8 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: ['src/index.ts'],
+  // The compute worker is its own entry: worker threads load dist/compute-worker.js.
+  entry: ['src/index.ts', 'src/compute-worker.ts'],
   format: ['esm'],
   target: 'node22',
   dts: true,

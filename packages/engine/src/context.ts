@@ -1,9 +1,13 @@
-import type { BlockCache } from './block-cache.js'
-import type { BlockIndex } from './block-index.js'
+import type { BlockIndex, ChunkIndex } from './block-index.js'
+import type { ChunkCache } from './chunk-cache.js'
+import type { ComputePool } from './compute-pool.js'
 import type { CounterStore } from './counters.js'
+import type { FingerprintIndex } from './fp-index.js'
+import type { DedupeCache } from './fp-table.js'
 import type { MapIndex } from './map-index.js'
 import type { MetaTable, SqliteDatabase } from './metadata-db.js'
 import type { ResolvedFlashOptions } from './options.js'
+import { maxChunkBlocks } from './policy.js'
 import type { SegmentFiles } from './segment-files.js'
 import { RECORD_HEADER_SIZE, SEGMENT_HEADER_SIZE } from './segment-format.js'
 import type { SegmentTable } from './segment-table.js'
@@ -36,14 +40,17 @@ export interface Geometry {
 }
 
 /**
- * The largest record: a raw 4 KiB block with its header.
+ * The largest record on segments of `segmentSize`: the largest chunk, stored raw, with its
+ * header.
  *
  * @example
  * ```ts
- * const perSegment = segmentSize - SEGMENT_HEADER_SIZE - MAX_RECORD_SIZE
+ * const perSegment = segmentSize - SEGMENT_HEADER_SIZE - maxRecordSize(segmentSize)
  * ```
  */
-export const MAX_RECORD_SIZE = RECORD_HEADER_SIZE + 4096
+export function maxRecordSize(segmentSize: number): number {
+  return RECORD_HEADER_SIZE + maxChunkBlocks(segmentSize) * 4096
+}
 
 /**
  * Derives the geometry from raw capacity. About 7% of the segments (at least 3) are
@@ -59,7 +66,7 @@ export const MAX_RECORD_SIZE = RECORD_HEADER_SIZE + 4096
 export function computeGeometry(capacityBytes: number, segmentSize: number): Geometry {
   const segmentCount = Math.floor(capacityBytes / segmentSize)
   const reservedSegments = Math.max(3, Math.ceil(segmentCount * 0.07))
-  const perSegment = segmentSize - SEGMENT_HEADER_SIZE - MAX_RECORD_SIZE
+  const perSegment = segmentSize - SEGMENT_HEADER_SIZE - maxRecordSize(segmentSize)
   return Object.freeze({
     segmentSize,
     segmentCount,
@@ -85,6 +92,27 @@ export interface EngineState {
   gcRunning: boolean
   /** Bytes of torn segment tails discarded by recovery at the last open. */
   tornBytesDiscarded: number
+  /**
+   * Bumped whenever a write batch is dropped, re-planned or reaps blocks: a batch planned
+   * before (against the state it changed) is planned again before it commits.
+   */
+  writeEpoch: number
+}
+
+/**
+ * What a later batch asks of a batch in flight: the bytes it gives a block, and the id it
+ * gives a new block with some fingerprint.
+ *
+ * @example
+ * ```ts
+ * for (const planner of ctx.inflight.toReversed()) planner.pendingContent(mapId, idx)
+ * ```
+ */
+export interface InflightPlanner {
+  /** The first id the batch gives a new block: every id it gives is at least this. */
+  readonly firstId: number
+  pendingContent(mapId: number, idx: number): Uint8Array | undefined
+  newBlock(fps: Int32Array, at: number): number
 }
 
 /**
@@ -103,9 +131,18 @@ export interface EngineContext {
   readonly meta: MetaTable
   readonly maps: MapIndex
   readonly blocks: BlockIndex
+  readonly chunks: ChunkIndex
   readonly segments: SegmentTable
   readonly files: SegmentFiles
-  readonly cache: BlockCache
+  readonly cache: ChunkCache
+  /** Fingerprints of recently looked-up live blocks (prefetched runs of a clone's data). */
+  readonly dedupe: DedupeCache
+  /** The dedupe index: staged in memory, merged into SQLite in sorted batches. */
+  readonly fpIndex: FingerprintIndex
+  /** The planners of write batches planned but not committed yet, oldest first. */
+  readonly inflight: InflightPlanner[]
+  /** Hashing, compression and verified decoding off the main thread. */
+  readonly pool: ComputePool
   readonly counters: CounterStore
   readonly state: EngineState
 }
@@ -125,6 +162,8 @@ export function commit<T>(ctx: EngineContext, fn: () => T): T {
   } catch (error) {
     ctx.counters.reload()
     ctx.segments.invalidate()
+    ctx.dedupe.clear()
+    ctx.fpIndex.reload()
     throw error
   }
 }

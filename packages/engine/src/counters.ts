@@ -24,6 +24,17 @@ export interface Counters {
   /** Payload bytes of those blocks after compression. */
   unique_stored_bytes: number
   compressed_blocks: number
+  /** Chunk records stored for host writes. */
+  chunks_stored: number
+  /** Logical and payload bytes of stored chunks, by the codec they ended up with. */
+  lz4_logical_bytes: number
+  lz4_stored_bytes: number
+  zstd_logical_bytes: number
+  zstd_stored_bytes: number
+  brotli_logical_bytes: number
+  brotli_stored_bytes: number
+  /** Logical bytes stored raw (compression did not pay). */
+  raw_bytes: number
   /** Blocks whose fingerprint was already stored: a reference instead of data. */
   duplicate_blocks: number
   duplicate_bytes: number
@@ -60,6 +71,14 @@ export function zeroCounters(): Counters {
     unique_logical_bytes: 0,
     unique_stored_bytes: 0,
     compressed_blocks: 0,
+    chunks_stored: 0,
+    lz4_logical_bytes: 0,
+    lz4_stored_bytes: 0,
+    zstd_logical_bytes: 0,
+    zstd_stored_bytes: 0,
+    brotli_logical_bytes: 0,
+    brotli_stored_bytes: 0,
+    raw_bytes: 0,
     duplicate_blocks: 0,
     duplicate_bytes: 0,
     host_medium_bytes: 0,

@@ -11,6 +11,8 @@ import {
   PStorageError,
   type ReductionPolicy,
 } from '@pstorage/core'
+import { slabLayout } from './compute.js'
+import { SLABS } from './compute-pool.js'
 import { commit, type EngineContext } from './context.js'
 import { reductionRatio } from './counters.js'
 import { engineStats, type FlashDetails, flashDetails } from './flash-stats.js'
@@ -20,10 +22,17 @@ import { Maintenance } from './maintenance.js'
 import type { MapRow } from './map-index.js'
 import { openContext } from './open-context.js'
 import type { FlashEngineOptions } from './options.js'
+import { POLICY_SPECS, REDUCTION_POLICIES } from './policy.js'
 import { readRange } from './read-path.js'
+import { reapDead } from './reap.js'
 import { recover } from './recovery.js'
 import { scrub } from './scrub.js'
-import { commitWriteBatch, type WriteRequest } from './write-batch.js'
+import {
+  finishWriteBatch,
+  type PreparedBatch,
+  prepareWriteBatch,
+  type WriteRequest,
+} from './write-batch.js'
 
 /**
  * The name of this engine, for logs, health documents and configuration.
@@ -53,14 +62,29 @@ export interface FlashEngine extends BlockEngine {
   collectGarbage(): Promise<void>
   /** Segments, erase counts, write amplification and other figures beyond the seed shapes. */
   flashDetails(): Promise<FlashDetails>
+  /** Space figures of one volume, with its reduction policy and the codec it uses. */
+  volumeStats(volumeId: string): Promise<FlashVolumeStats>
 }
 
-const POLICIES: readonly ReductionPolicy[] = ['lz4', 'dense']
+/**
+ * `volumeStats` of the flash engine: the port's figures plus the volume's reduction policy
+ * (chosen at creation) and the compression algorithm that policy uses here.
+ *
+ * @example
+ * ```ts
+ * const { policy, algorithm }: FlashVolumeStats = await engine.volumeStats('v1') // 'dense', 'zstd'
+ * ```
+ */
+export interface FlashVolumeStats extends EngineVolumeStats {
+  readonly policy: ReductionPolicy
+  readonly algorithm: string
+}
 
 /**
  * Opens (or creates) a flash engine on `dataDir`: inline data reduction (patterns,
- * SHA-256 dedupe, LZ4) into a log of fixed-size segments on a simulated flash medium with
- * GC and wear leveling, and metadata in SQLite. Writes resolve once data and metadata are
+ * SHA-256 dedupe, LZ4 or zstd chunks by the volume's policy) into a log of fixed-size
+ * segments on a simulated flash medium with GC and wear leveling, hashing and compression
+ * on worker threads, and metadata in SQLite. Writes resolve once data and metadata are
  * durable. Recovery of a crashed directory runs before the promise resolves.
  *
  * @example
@@ -87,9 +111,12 @@ function buildEngine(ctx: EngineContext): FlashEngine {
   const { maps } = ctx
   // The lane's commit calls into maintenance (foreground GC), which runs on the lane: the
   // closure only uses `maintenance` once the first batch runs, after both exist.
-  const lane = new Lane<WriteRequest>(async (batch) => {
-    await commitWriteBatch(ctx, batch, () => maintenance.makeRoom())
-    maintenance.kick()
+  const lane = new Lane<WriteRequest, PreparedBatch>({
+    prepare: (batch) => prepareWriteBatch(ctx, batch),
+    finish: async (prepared) => {
+      await finishWriteBatch(ctx, prepared, () => maintenance.makeRoom())
+      maintenance.kick()
+    },
   })
   const maintenance = new Maintenance(ctx, lane)
   const reads = new Set<Promise<unknown>>()
@@ -121,8 +148,7 @@ function buildEngine(ctx: EngineContext): FlashEngine {
     return result
   }
   const reaped = () => {
-    for (const dead of ctx.blocks.reapDead())
-      ctx.segments.addLive(dead.segment, -dead.bytes, -dead.blocks)
+    reapDead(ctx)
   }
   const tracked = <T>(promise: Promise<T>): Promise<T> => {
     reads.add(promise)
@@ -134,7 +160,7 @@ function buildEngine(ctx: EngineContext): FlashEngine {
     createVolume(volumeId: string, sizeBytes: number, options?: CreateVolumeOptions) {
       return mutate(() => {
         const policy = options?.policy ?? 'lz4'
-        if (!POLICIES.includes(policy))
+        if (!REDUCTION_POLICIES.includes(policy))
           throw new PStorageError('bad_request', `Unknown reduction policy ${policy}`)
         if (!Number.isSafeInteger(sizeBytes) || sizeBytes < 0)
           throw new PStorageError('bad_request', `Invalid volume size ${sizeBytes}`)
@@ -163,8 +189,23 @@ function buildEngine(ctx: EngineContext): FlashEngine {
     write(volumeId, offset, data): Promise<EngineWriteResult> {
       return new Promise((resolve, reject) => {
         open()
-        // A copy: the caller may reuse its buffer before the batch is taken.
-        lane.write({ volumeId, offset, data: new Uint8Array(data), resolve, reject })
+        // A copy into shared memory (the caller may reuse its buffer before the batch is
+        // taken), analysed by the compute workers from now on, while earlier batches commit.
+        const layout = slabLayout(data.length)
+        const slab = SLABS.take(Math.max(1, layout.bytes))
+        slab.set(data)
+        const analyzed = ctx.pool.analyze(slab, layout)
+        analyzed.catch(() => undefined)
+        lane.write({
+          volumeId,
+          offset,
+          data: slab.subarray(0, data.length),
+          slab,
+          layout,
+          analyzed,
+          resolve,
+          reject,
+        })
       })
     },
     async read(volumeId, offset, length) {
@@ -213,12 +254,14 @@ function buildEngine(ctx: EngineContext): FlashEngine {
         reaped()
       })
     },
-    async volumeStats(volumeId): Promise<EngineVolumeStats> {
+    async volumeStats(volumeId): Promise<FlashVolumeStats> {
       open()
       const found = volume(volumeId)
       return {
         used_bytes: found.used_bytes,
         reduction_ratio: reductionRatio(found.used_bytes, maps.physicalBytes(found.id)),
+        policy: found.policy,
+        algorithm: POLICY_SPECS[found.policy].algorithm,
       }
     },
     async stats(): Promise<EngineStats> {
@@ -254,7 +297,7 @@ function buildEngine(ctx: EngineContext): FlashEngine {
 
   function writtenEndOf(map: MapRow): number {
     const last = maps.last(map.id)
-    return last ? last.idx * BLOCK_SIZE + last.len : 0
+    return last ? (last.idx + last.n - 1) * BLOCK_SIZE + last.tail : 0
   }
 
   return Object.freeze(engine)

@@ -1,6 +1,7 @@
-import type { EngineStats } from '@pstorage/core'
+import type { EngineStats, ReductionPolicy } from '@pstorage/core'
 import type { EngineContext } from './context.js'
-import { reductionRatio } from './counters.js'
+import { type Counters, reductionRatio } from './counters.js'
+import { chunkBlocksFor, POLICY_SPECS, REDUCTION_POLICIES } from './policy.js'
 
 const round2 = (x: number) => Math.round(x * 100) / 100
 
@@ -57,6 +58,30 @@ export interface FlashDetails {
     readonly segments_erased: number
     readonly blocks_moved: number
   }
+  /** Each reduction policy: its codec, level, blocks per chunk and volumes using it. */
+  readonly reduction_policies: Readonly<
+    Record<
+      ReductionPolicy,
+      {
+        readonly algorithm: string
+        readonly level: number | null
+        readonly chunk_blocks: number
+        readonly volumes: number
+      }
+    >
+  >
+  /** Stored chunks by the codec they ended up with (cumulative over host writes). */
+  readonly compression: {
+    readonly chunks_stored: number
+    readonly by_codec: Readonly<
+      Record<
+        'lz4' | 'zstd' | 'brotli' | 'none',
+        { readonly logical_bytes: number; readonly stored_bytes: number; readonly ratio: number }
+      >
+    >
+  }
+  /** Worker threads hashing, compressing and verifying (0: on the main thread). */
+  readonly compute_threads: number
   readonly cache: {
     readonly bytes: number
     readonly limit_bytes: number
@@ -78,6 +103,35 @@ export interface FlashDetails {
  */
 export function healthPercentage(avgEraseCount: number, ratedPeCycles: number): number {
   return round2(Math.min(100, Math.max(0, 100 * (1 - avgEraseCount / ratedPeCycles))))
+}
+
+/**
+ * The compression algorithm(s) in use: the codecs stored chunks were compressed with, most
+ * bytes first and joined by '+' (e.g. 'lz4', 'zstd', 'lz4+zstd'); before anything was
+ * compressed, the codecs of the volumes' policies; 'lz4' for an empty engine.
+ *
+ * @example
+ * ```ts
+ * algorithmInUse(ctx, ctx.counters.get()) // 'lz4'
+ * ```
+ */
+export function algorithmInUse(ctx: EngineContext, c: Counters): string {
+  const used = (
+    [
+      ['lz4', c.lz4_logical_bytes],
+      ['zstd', c.zstd_logical_bytes],
+      ['brotli', c.brotli_logical_bytes],
+    ] as const
+  )
+    .filter(([, bytes]) => bytes > 0)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name]) => name)
+  if (used.length > 0) return used.join('+')
+  const volumes = new Set(ctx.maps.policies().map((p) => p.policy))
+  const policies = REDUCTION_POLICIES.filter((p) => volumes.has(p)).map(
+    (p) => POLICY_SPECS[p].algorithm,
+  )
+  return policies.length > 0 ? policies.join('+') : 'lz4'
 }
 
 /**
@@ -106,7 +160,7 @@ export function engineStats(ctx: EngineContext): EngineStats {
       },
       compression: {
         ratio: reductionRatio(c.unique_logical_bytes, c.unique_stored_bytes),
-        algorithm: 'lz4',
+        algorithm: algorithmInUse(ctx, c),
       },
       pattern_removal: { zero_blocks_found: c.zero_blocks, pattern_blocks_found: c.pattern_blocks },
       bytes_saved: {
@@ -191,7 +245,39 @@ export function flashDetails(ctx: EngineContext): FlashDetails {
       segments_erased: c.wl_segments_erased,
       blocks_moved: c.wl_blocks_moved,
     },
+    reduction_policies: reductionPolicies(ctx),
+    compression: {
+      chunks_stored: c.chunks_stored,
+      by_codec: {
+        lz4: codecFigures(c.lz4_logical_bytes, c.lz4_stored_bytes),
+        zstd: codecFigures(c.zstd_logical_bytes, c.zstd_stored_bytes),
+        brotli: codecFigures(c.brotli_logical_bytes, c.brotli_stored_bytes),
+        none: codecFigures(c.raw_bytes, c.raw_bytes),
+      },
+    },
+    compute_threads: ctx.pool.threads,
     cache: ctx.cache.figures(),
     recovery: { torn_bytes_discarded: ctx.state.tornBytesDiscarded },
   }
+}
+
+function codecFigures(logical: number, stored: number) {
+  return {
+    logical_bytes: logical,
+    stored_bytes: stored,
+    ratio: round2(reductionRatio(logical, stored)),
+  }
+}
+
+function reductionPolicies(ctx: EngineContext): FlashDetails['reduction_policies'] {
+  const volumes = new Map(ctx.maps.policies().map((p) => [p.policy, p.n]))
+  const entry = (policy: ReductionPolicy) => ({
+    algorithm: POLICY_SPECS[policy].algorithm,
+    level: POLICY_SPECS[policy].level,
+    chunk_blocks: chunkBlocksFor(policy, ctx.geometry.segmentSize),
+    volumes: volumes.get(policy) ?? 0,
+  })
+  return Object.fromEntries(
+    REDUCTION_POLICIES.map((p) => [p, entry(p)]),
+  ) as FlashDetails['reduction_policies']
 }

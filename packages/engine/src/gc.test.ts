@@ -10,8 +10,10 @@ const segment = (written: number, live: number): SegmentRow => ({
   generation: 1,
   write_offset: 64 + written,
   live_bytes: live,
-  live_blocks: 1,
+  live_records: 1,
   records: 2,
+  live_blocks: 1,
+  blocks: 2,
   sealed_at: 0,
 })
 

@@ -1,8 +1,19 @@
+import { hash } from 'node:crypto'
+import type { ChunkRow } from './block-index.js'
+import { expectation } from './chunk-reader.js'
+import { CODEC_RAW, encodePayload } from './codec.js'
+import { BLOCK, memberOffset, verifyChunk } from './compute.js'
 import { commit, type EngineContext } from './context.js'
 import type { Counters } from './counters.js'
-import { encodeSegmentHeader, SEGMENT_HEADER_SIZE } from './segment-format.js'
+import { liveShare } from './reap.js'
+import {
+  encodeRecordInto,
+  encodeSegmentHeader,
+  RECORD_HEADER_SIZE,
+  SEGMENT_HEADER_SIZE,
+} from './segment-format.js'
 import type { SegmentRow } from './segment-table.js'
-import { appendRecords, commitAppend, segmentsNeeded } from './segment-writer.js'
+import { appendRecords, commitAppend, type RecordSpec, segmentsNeeded } from './segment-writer.js'
 
 /**
  * Why a segment is being emptied: reclaiming dead space, or freeing cold, little-worn flash.
@@ -68,11 +79,79 @@ export function pickVictim(ctx: EngineContext, minDeadFraction: number): Segment
 }
 
 /**
- * Empties a sealed segment: copies its live records verbatim to the relocation stream,
- * fsyncs them, repoints the index, marks the segment free with its erase count + 1 in one
- * transaction, then erases the file. A crash before the commit leaves the old locations
- * valid (the copies are a torn tail); after it, the segment is free and is erased again
- * when allocated. Returns false when there is no room to relocate into.
+ * The records a segment's chunks become when moved: a chunk whose present members all live
+ * is copied verbatim; one with dead members is compacted (decoded, verified, its live
+ * members re-encoded with the same codec), so GC reclaims dead members too. A chunk that
+ * fails verification is copied verbatim: it stays reported by scrub and reads.
+ */
+function relocationRecords(
+  ctx: EngineContext,
+  chunks: readonly ChunkRow[],
+  bytes: Buffer,
+): {
+  row: ChunkRow
+  spec: RecordSpec
+  to: Omit<ChunkRow, 'id' | 'span' | 'live' | 'segment' | 'offset'>
+}[] {
+  return chunks.map((row) => {
+    const record = bytes.subarray(row.offset, row.offset + row.record_len)
+    const verbatim = {
+      row,
+      spec: {
+        bytes: record,
+        blocks: row.present,
+        liveBlocks: row.live,
+        liveBytes: liveShare(row.record_len, row.live, row.present),
+      },
+      to: row,
+    }
+    if (row.live >= row.present) return verbatim
+    const content = verifyChunk(expectation(row), bytes, row.offset)
+    if (typeof content === 'string') return verbatim
+    const slots = ctx.blocks.inRange(row.id, row.id + row.span - 1).map((b) => b.slot)
+    let mask = 0
+    const kept = new Uint8Array(slots.length * BLOCK)
+    for (const [i, slot] of slots.entries()) {
+      mask |= 1 << slot
+      const at = memberOffset(row.mask, slot)
+      kept.set(content.subarray(at, at + BLOCK), i * BLOCK)
+    }
+    mask >>>= 0
+    const packed = encodePayload(kept, row.codec)
+    const payload = packed ?? kept
+    const codec = packed ? row.codec : CODEC_RAW
+    const out = new Uint8Array(RECORD_HEADER_SIZE + payload.length)
+    encodeRecordInto(out, 0, {
+      chunkId: row.id,
+      codec,
+      span: row.span,
+      mask,
+      rawLength: kept.length,
+      storedLength: payload.length,
+      payload,
+    })
+    return {
+      row,
+      spec: { bytes: out, blocks: slots.length, liveBlocks: slots.length, liveBytes: out.length },
+      to: {
+        mask,
+        present: slots.length,
+        record_len: out.length,
+        codec,
+        raw_len: kept.length,
+        sha: hash('sha256', kept, 'buffer'),
+      },
+    }
+  })
+}
+
+/**
+ * Empties a sealed segment: moves its live chunks (compacting those with dead members) to
+ * the relocation stream, fsyncs them, repoints the index, marks the segment free with its
+ * erase count + 1 in one transaction, then erases the file. A crash before the commit
+ * leaves the old locations valid (the copies are a torn tail); after it, the segment is
+ * free and is erased again when allocated. Returns false when there is no room to
+ * relocate into.
  *
  * @example
  * ```ts
@@ -85,7 +164,10 @@ export async function relocateSegment(
   reason: RelocationReason,
   firstOfRun: boolean,
 ): Promise<boolean> {
-  const live = ctx.blocks.inSegment(victim.id)
+  const chunks = ctx.chunks.inSegment(victim.id)
+  const bytes =
+    chunks.length > 0 ? await ctx.files.read(victim.id, 0, victim.write_offset) : Buffer.alloc(0)
+  const moves = relocationRecords(ctx, chunks, bytes)
   const relocation = ctx.segments.open('relocation')[0]
   const cursor = {
     remaining: relocation ? ctx.geometry.segmentSize - relocation.write_offset : 0,
@@ -93,42 +175,39 @@ export async function relocateSegment(
   }
   const need = segmentsNeeded(
     cursor,
-    live.map((b) => b.record_len),
+    moves.map((m) => m.spec.bytes.length),
     ctx.geometry.segmentSize,
   )
   if (need.fresh > ctx.segments.counts().free) return false
-  const bytes =
-    live.length > 0 ? await ctx.files.read(victim.id, 0, victim.write_offset) : Buffer.alloc(0)
   const append = await appendRecords(
     ctx,
     'relocation',
-    live.map((b) => ({
-      size: b.record_len,
-      encode: (out: Buffer, at: number) =>
-        void bytes.copy(out, at, b.offset, b.offset + b.record_len),
-    })),
+    moves.map((m) => m.spec),
   )
-  const moved = live.reduce((n, b) => n + b.record_len, 0)
+  const moved = moves.reduce((n, m) => n + m.spec.bytes.length, 0)
+  const movedBlocks = moves.reduce((n, m) => n + m.spec.liveBlocks, 0)
+  const reclaimed = victim.blocks - moves.reduce((n, m) => n + m.spec.blocks, 0)
   const eraseCount = victim.erase_count + 1
   const delta: Partial<Counters> =
     reason === 'gc'
       ? {
           gc_runs: firstOfRun ? 1 : 0,
-          gc_blocks_moved: live.length,
-          gc_blocks_reclaimed: victim.records - victim.live_blocks,
+          gc_blocks_moved: movedBlocks,
+          gc_blocks_reclaimed: reclaimed,
           gc_segments_erased: 1,
           gc_medium_bytes: moved,
         }
       : {
-          wl_blocks_moved: live.length,
+          wl_blocks_moved: movedBlocks,
           wl_segments_erased: 1,
           wl_medium_bytes: moved,
-          gc_blocks_reclaimed: victim.records - victim.live_blocks,
+          gc_blocks_reclaimed: reclaimed,
         }
   commit(ctx, () => {
-    for (const [i, block] of live.entries()) {
+    for (const [i, move] of moves.entries()) {
       const place = append.placements[i]!
-      ctx.blocks.move(block.id, place.segment, place.offset)
+      ctx.chunks.relocate(move.row.id, { ...move.to, segment: place.segment, offset: place.offset })
+      if (move.to !== move.row) ctx.cache.delete(move.row.id)
     }
     commitAppend(ctx, append)
     ctx.segments.update(victim.id, {
@@ -137,8 +216,10 @@ export async function relocateSegment(
       erase_count: eraseCount,
       write_offset: SEGMENT_HEADER_SIZE,
       live_bytes: 0,
-      live_blocks: 0,
+      live_records: 0,
       records: 0,
+      live_blocks: 0,
+      blocks: 0,
       sealed_at: null,
     })
     ctx.counters.add(delta)

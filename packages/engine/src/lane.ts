@@ -18,10 +18,27 @@ type Task<W> =
   | { readonly kind: 'op'; readonly run: () => Promise<void> }
 
 /**
+ * The two stages of a group commit. `prepare` of a batch may run while the previous batch
+ * is still in `finish`; `finish` runs one batch at a time, in order. Both settle the
+ * writes themselves and must not throw.
+ *
+ * @example
+ * ```ts
+ * const stages: LaneStages<MyWrite, Planned> = { prepare: plan, finish: commit }
+ * ```
+ */
+export interface LaneStages<W, P> {
+  prepare(batch: W[]): Promise<P>
+  finish(prepared: P): Promise<void>
+}
+
+/**
  * The single lane of every mutation. Writes that queue up while a batch commits are taken
  * together (group commit: one segment append, one fsync, one SQLite transaction); other
- * operations (snapshots, deletes, GC steps) run alone, in arrival order. Serialising
- * mutations is what makes concurrent writes to the same block land in call order.
+ * operations (snapshots, deletes, GC steps) run alone, in arrival order, once every batch
+ * before them finished. Serialising mutations is what makes concurrent writes to the same
+ * block land in call order. With two stages, the next batch is prepared (planned and
+ * compressed) while the previous one is written and committed: a pipeline of depth two.
  *
  * @example
  * ```ts
@@ -30,17 +47,25 @@ type Task<W> =
  * await lane.run(async () => snapshot())
  * ```
  */
-export class Lane<W extends LaneWrite> {
-  readonly #commit: (batch: W[]) => Promise<void>
+export class Lane<W extends LaneWrite, P = W[]> {
+  readonly #stages: LaneStages<W, P>
   readonly #queue: (Task<W> | undefined)[] = []
   #head = 0
   #draining: Promise<void> | undefined
+  /** Wakes a drain waiting for its last batch to finish when new tasks arrive. */
+  #wake: (() => void) | undefined
 
-  constructor(commit: (batch: W[]) => Promise<void>) {
-    this.#commit = commit
+  constructor(stages: LaneStages<W, P> | ((batch: W[]) => Promise<void>)) {
+    this.#stages =
+      typeof stages === 'function'
+        ? ({
+            prepare: async (batch: W[]) => batch,
+            finish: (batch: W[]) => stages(batch),
+          } as unknown as LaneStages<W, P>)
+        : stages
   }
 
-  /** Queues a write; `commit` settles it. */
+  /** Queues a write; the stages settle it. */
   write(write: W): void {
     this.#queue.push({ kind: 'write', write })
     this.#kick()
@@ -65,7 +90,10 @@ export class Lane<W extends LaneWrite> {
   }
 
   #kick(): void {
-    if (this.#draining) return
+    if (this.#draining) {
+      this.#wake?.()
+      return
+    }
     // Start on the next microtask, so the writes issued in one synchronous run (a
     // Promise.all of writes) form one batch instead of the first going alone.
     this.#draining = Promise.resolve()
@@ -77,28 +105,61 @@ export class Lane<W extends LaneWrite> {
   }
 
   async #drain(): Promise<void> {
-    while (this.#head < this.#queue.length) {
-      const task = this.#queue[this.#head]!
-      if (task.kind === 'op') {
-        this.#take(1)
-        await task.run()
-        continue
+    // The batch being finished, if any; the next one is prepared meanwhile.
+    let finishing: Promise<void> | undefined
+    try {
+      for (;;) {
+        if (this.#head >= this.#queue.length) {
+          if (!finishing) break
+          // Nothing queued: wait for the last batch, or for a write to prepare meanwhile.
+          const done = await Promise.race([
+            finishing.then(() => true),
+            new Promise<false>((resolve) => {
+              this.#wake = () => resolve(false)
+            }),
+          ])
+          this.#wake = undefined
+          if (done) finishing = undefined
+          continue
+        }
+        const task = this.#queue[this.#head]!
+        if (task.kind === 'op') {
+          await finishing
+          finishing = undefined
+          this.#take(1)
+          await task.run()
+          continue
+        }
+        const batch: W[] = []
+        let bytes = 0
+        while (this.#head < this.#queue.length) {
+          const next = this.#queue[this.#head]!
+          if (
+            next.kind !== 'write' ||
+            (batch.length > 0 && bytes + next.write.data.length > MAX_BATCH_BYTES)
+          )
+            break
+          batch.push(next.write)
+          bytes += next.write.data.length
+          this.#take(1)
+        }
+        // The stages settle every write themselves; an escaping error must not stop the lane.
+        let prepared: P
+        try {
+          prepared = await this.#stages.prepare(batch)
+        } catch {
+          continue
+        }
+        const previous = finishing
+        finishing = (async () => {
+          await previous
+          await this.#stages.finish(prepared).catch(() => undefined)
+        })()
+        // At most one batch prepared ahead of the one finishing.
+        await previous
       }
-      const batch: W[] = []
-      let bytes = 0
-      while (this.#head < this.#queue.length) {
-        const next = this.#queue[this.#head]!
-        if (
-          next.kind !== 'write' ||
-          (batch.length > 0 && bytes + next.write.data.length > MAX_BATCH_BYTES)
-        )
-          break
-        batch.push(next.write)
-        bytes += next.write.data.length
-        this.#take(1)
-      }
-      // commit settles every write itself; an escaping error must not stop the lane.
-      await this.#commit(batch).catch(() => undefined)
+    } finally {
+      await finishing
     }
   }
 

@@ -13,20 +13,34 @@ export type SqliteDatabase = SQLite.Database
 
 /**
  * Version of the metadata schema below; bump it with a migration, never edit a shipped one.
+ * Version 1 (format 1: one row per written block, one record per stored block) is not
+ * migrated: no data of it was ever deployed.
  *
  * @example
  * ```ts
  * db.pragma('user_version', { simple: true }) === SCHEMA_VERSION
  * ```
  */
-export const SCHEMA_VERSION = 1
+export const SCHEMA_VERSION = 2
 
 /**
- * Schema v1. `block_map` rows are either a physical block reference (`pblock`) or a pattern
- * (`pattern`, 1-8 bytes); `pblocks` holds only live blocks (refs > 0 after each commit)
- * and its unique fingerprint column is the dedupe index.
+ * Schema v2.
+ *
+ * - `extents`: block maps as runs. Blocks `[idx, idx + n)` of a map are either a pattern
+ *   (`pattern`, 1-8 bytes) or physical blocks `pblock + k * step` (step 1: consecutive ids,
+ *   step 0: one id repeated). Every block is 4096 bytes but the last, which is `tail` long.
+ * - `pblocks`: live physical blocks (refs > 0 after each commit): fingerprint, reference
+ *   count and `slot`, its place in its chunk (chunk id = id - slot).
+ * - `fp_index`: the dedupe index, the first 8 bytes of each fingerprint (the full one is
+ *   compared in `pblocks`), for every live block below the watermark `fp_index_watermark`
+ *   in `meta`. Blocks at or above it are indexed in memory and merged in sorted batches.
+ * - `chunks`: the records on the medium. A chunk covers ids `[id, id + span)`; `mask` marks
+ *   the members whose bytes it holds, `live` how many of them are still referenced.
+ *   `sha` is the SHA-256 of the decoded content, checked by every read.
+ * - `segments`: the segment table. `live_bytes` counts each live chunk's record bytes in
+ *   proportion to its live members (all of it when all are live).
  */
-const SCHEMA_V1 = `
+const SCHEMA_V2 = `
 CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE maps (
   id INTEGER PRIMARY KEY,
@@ -38,26 +52,42 @@ CREATE TABLE maps (
   created_at INTEGER NOT NULL,
   UNIQUE (kind, name)
 );
-CREATE TABLE block_map (
+CREATE TABLE extents (
   map_id INTEGER NOT NULL,
   idx INTEGER NOT NULL,
-  len INTEGER NOT NULL,
+  n INTEGER NOT NULL,
+  tail INTEGER NOT NULL,
   pblock INTEGER,
+  step INTEGER NOT NULL DEFAULT 1,
   pattern BLOB,
   PRIMARY KEY (map_id, idx)
 ) WITHOUT ROWID;
 CREATE TABLE pblocks (
   id INTEGER PRIMARY KEY,
-  fingerprint BLOB NOT NULL UNIQUE,
+  fp BLOB NOT NULL,
   refs INTEGER NOT NULL,
+  slot INTEGER NOT NULL
+);
+CREATE TABLE fp_index (
+  key BLOB NOT NULL,
+  id INTEGER NOT NULL,
+  PRIMARY KEY (key, id)
+) WITHOUT ROWID;
+CREATE INDEX pblocks_dead ON pblocks (id) WHERE refs <= 0;
+CREATE TABLE chunks (
+  id INTEGER PRIMARY KEY,
+  span INTEGER NOT NULL,
+  mask INTEGER NOT NULL,
+  present INTEGER NOT NULL,
+  live INTEGER NOT NULL,
   segment INTEGER NOT NULL,
   offset INTEGER NOT NULL,
   record_len INTEGER NOT NULL,
-  logical_len INTEGER NOT NULL,
-  codec INTEGER NOT NULL
+  codec INTEGER NOT NULL,
+  raw_len INTEGER NOT NULL,
+  sha BLOB NOT NULL
 );
-CREATE INDEX pblocks_by_location ON pblocks (segment, offset);
-CREATE INDEX pblocks_dead ON pblocks (segment) WHERE refs <= 0;
+CREATE INDEX chunks_by_location ON chunks (segment, offset);
 CREATE TABLE segments (
   id INTEGER PRIMARY KEY,
   state TEXT NOT NULL CHECK (state IN ('free', 'open', 'sealed')),
@@ -66,8 +96,10 @@ CREATE TABLE segments (
   generation INTEGER NOT NULL DEFAULT 0,
   write_offset INTEGER NOT NULL DEFAULT 0,
   live_bytes INTEGER NOT NULL DEFAULT 0,
-  live_blocks INTEGER NOT NULL DEFAULT 0,
+  live_records INTEGER NOT NULL DEFAULT 0,
   records INTEGER NOT NULL DEFAULT 0,
+  live_blocks INTEGER NOT NULL DEFAULT 0,
+  blocks INTEGER NOT NULL DEFAULT 0,
   sealed_at INTEGER
 );
 CREATE INDEX segments_by_state ON segments (state, erase_count);
@@ -119,9 +151,14 @@ function migrate(db: SqliteDatabase): void {
   if (version > SCHEMA_VERSION) {
     throw new Error(`metadata schema ${version} is newer than this engine (${SCHEMA_VERSION})`)
   }
+  if (version === 1) {
+    throw new Error(
+      'metadata schema 1 (format 1, block records) is not supported by this engine: recreate the data directory',
+    )
+  }
   if (version === 0) {
     db.transaction(() => {
-      db.exec(SCHEMA_V1)
+      db.exec(SCHEMA_V2)
       db.pragma(`user_version = ${SCHEMA_VERSION}`)
     })()
   }

@@ -1,16 +1,22 @@
 import { mkdirSync } from 'node:fs'
 import { join } from 'node:path'
 import { PStorageError } from '@pstorage/core'
-import { BlockCache } from './block-cache.js'
-import { BlockIndex } from './block-index.js'
+import { BlockIndex, ChunkIndex } from './block-index.js'
+import { ChunkCache } from './chunk-cache.js'
+import { ComputePool } from './compute-pool.js'
 import { computeGeometry, type EngineContext, GC_RESERVE_SEGMENTS } from './context.js'
 import { CounterStore } from './counters.js'
+import { FingerprintIndex } from './fp-index.js'
+import { DedupeCache } from './fp-table.js'
 import { MapIndex } from './map-index.js'
 import { MetaTable, openMetadataDb } from './metadata-db.js'
 import { defaultCapacity, type FlashEngineOptions, resolveFlashOptions } from './options.js'
 import { SegmentFiles } from './segment-files.js'
 import { FORMAT_VERSION, SEGMENT_HEADER_SIZE } from './segment-format.js'
 import { SegmentTable } from './segment-table.js'
+
+/** Slots of the dedupe cache: half of them can be filled; 40 bytes each, 5 MiB in all. */
+const DEDUPE_CACHE_ENTRIES = 1 << 17
 
 /**
  * Opens the data directory: the metadata database, the geometry (fixed at creation;
@@ -65,9 +71,15 @@ export function openContext(input: FlashEngineOptions): EngineContext {
       segments.ensureCount(geometry.segmentCount, SEGMENT_HEADER_SIZE)
     })()
     const blocks = new BlockIndex(db)
+    const chunks = new ChunkIndex(db)
     const maxGeneration =
       db.prepare<[], { g: number | null }>('SELECT MAX(generation) AS g FROM segments').get()?.g ??
       0
+    const nextPblockId = Math.max(
+      meta.get<number>('next_pblock_id') ?? 1,
+      blocks.maxId() + 1,
+      chunks.endId(),
+    )
     const ctx: EngineContext = {
       options: Object.freeze({
         ...options,
@@ -79,16 +91,22 @@ export function openContext(input: FlashEngineOptions): EngineContext {
       meta,
       maps: new MapIndex(db),
       blocks,
+      chunks,
       segments,
       files: new SegmentFiles(join(options.dataDir, 'segments'), segmentSize),
-      cache: new BlockCache(Math.floor(options.cacheBytes / 2)),
+      cache: new ChunkCache(Math.floor(options.cacheBytes / 2)),
+      dedupe: new DedupeCache(DEDUPE_CACHE_ENTRIES),
+      fpIndex: new FingerprintIndex(db, blocks, meta, nextPblockId),
+      inflight: [],
+      pool: ComputePool.shared(options.computeThreads),
       counters: new CounterStore(meta),
       state: {
         closed: false,
-        nextPblockId: Math.max(meta.get<number>('next_pblock_id') ?? 1, blocks.maxId() + 1),
+        nextPblockId,
         nextGeneration: maxGeneration + 1,
         gcRunning: false,
         tornBytesDiscarded: 0,
+        writeEpoch: 0,
       },
     }
     return ctx

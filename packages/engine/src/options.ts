@@ -1,5 +1,6 @@
 import { statfsSync } from 'node:fs'
 import { type Clock, PStorageError, systemClock } from '@pstorage/core'
+import { ComputePool } from './compute-pool.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -59,6 +60,12 @@ export interface FlashEngineOptions {
    * @default systemClock
    */
   readonly clock?: Clock
+  /**
+   * Worker threads for hashing, compression and verified decoding (shared by the engines
+   * of a process). 0 runs that work on the calling thread.
+   * @default one per CPU, at most 4
+   */
+  readonly computeThreads?: number
 }
 
 /**
@@ -93,6 +100,7 @@ export function resolveFlashOptions(options: FlashEngineOptions): ResolvedFlashO
     cacheBytes: options.cacheBytes ?? 32 * MiB,
     backgroundMaintenance: options.backgroundMaintenance ?? true,
     clock: options.clock ?? systemClock,
+    computeThreads: options.computeThreads ?? ComputePool.defaultThreads(),
   }
   const bad = (detail: string) => new PStorageError('bad_request', `[pstorage] [engine] ${detail}`)
   if (typeof resolved.dataDir !== 'string' || resolved.dataDir === '')
@@ -119,6 +127,8 @@ export function resolveFlashOptions(options: FlashEngineOptions): ResolvedFlashO
     throw bad('gcFreeWatermark must be in [0, 1)')
   if (!(resolved.wearLevelingThreshold >= 1)) throw bad('wearLevelingThreshold must be >= 1')
   if (!(resolved.cacheBytes >= 0)) throw bad('cacheBytes must be >= 0')
+  if (!(Number.isInteger(resolved.computeThreads) && resolved.computeThreads >= 0))
+    throw bad('computeThreads must be an integer >= 0')
   return Object.freeze(resolved)
 }
 

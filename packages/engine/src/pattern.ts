@@ -22,6 +22,54 @@ export interface BlockPattern {
 }
 
 /**
+ * The unit length (1, 2, 4 or 8) of the pattern block at `buf[at, at + len)`, writing the
+ * unit to `units` at `unitAt`, or 0 when the block is data. Allocation-free: the analysis
+ * of every written block runs through it. An all-zero block is unit length 1 with unit 0.
+ *
+ * @example
+ * ```ts
+ * const units = new Uint8Array(8)
+ * patternUnit(Buffer.alloc(4096), 0, 4096, units, 0) // 1, units[0] === 0
+ * ```
+ */
+export function patternUnit(
+  buf: Buffer,
+  at: number,
+  len: number,
+  units: Uint8Array,
+  unitAt: number,
+): number {
+  if (len === 0) return 0
+  if (len > MAX_PERIOD) {
+    // Most data blocks differ within the first bytes: a cheap look before the native compare.
+    const probe = Math.min(len - MAX_PERIOD, 32)
+    for (let i = at; i < at + probe; i++) if (buf[i] !== buf[i + MAX_PERIOD]) return 0
+    // An overlapping compare: block[i] === block[i + 8] for every i means period 8 (or a divisor).
+    if (buf.compare(buf, at + MAX_PERIOD, at + len, at, at + len - MAX_PERIOD) !== 0) return 0
+  }
+  const head = Math.min(len, MAX_PERIOD)
+  let period = head
+  for (const p of [1, 2, 4]) {
+    if (p >= head) break
+    let same = true
+    for (let i = p; i < head; i++) {
+      if (buf[at + i] !== buf[at + i - p]) {
+        same = false
+        break
+      }
+    }
+    if (same) {
+      period = p
+      break
+    }
+  }
+  const zero = period === 1 && buf[at] === 0
+  if (!zero && (len < 2 * MAX_PERIOD || head % period !== 0)) return 0
+  for (let i = 0; i < period; i++) units[unitAt + i] = buf[at + i]!
+  return period
+}
+
+/**
  * Detects an all-zero or short-pattern block. Non-zero patterns must repeat at least twice
  * (16 bytes), so a short tail like "Hello" is never mistaken for one.
  *
@@ -31,25 +79,11 @@ export interface BlockPattern {
  * ```
  */
 export function detectPattern(block: Uint8Array): BlockPattern | undefined {
-  const len = block.length
-  if (len === 0) return undefined
-  const buf = Buffer.from(block.buffer, block.byteOffset, len)
-  if (len > MAX_PERIOD) {
-    // An overlapping compare: block[i] === block[i + 8] for every i means period 8 (or a divisor).
-    if (buf.compare(buf, MAX_PERIOD, len, 0, len - MAX_PERIOD) !== 0) return undefined
-  }
-  const head = buf.subarray(0, Math.min(len, MAX_PERIOD))
-  let period = head.length
-  for (const p of [1, 2, 4]) {
-    if (p >= head.length) break
-    if (head.compare(head, p, head.length, 0, head.length - p) === 0) {
-      period = p
-      break
-    }
-  }
-  const zero = period === 1 && head[0] === 0
-  if (!zero && (len < 2 * MAX_PERIOD || head.length % period !== 0)) return undefined
-  return { unit: Uint8Array.from(head.subarray(0, period)), zero }
+  const units = new Uint8Array(MAX_PERIOD)
+  const buf = Buffer.from(block.buffer, block.byteOffset, block.length)
+  const period = patternUnit(buf, 0, block.length, units, 0)
+  if (period === 0) return undefined
+  return { unit: units.slice(0, period), zero: period === 1 && units[0] === 0 }
 }
 
 /**

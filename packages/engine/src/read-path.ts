@@ -1,36 +1,227 @@
-import { BLOCK_SIZE } from '@pstorage/core'
-import { type BlockLocation, readBlock, readBlocks } from './block-reader.js'
+import { PStorageError } from '@pstorage/core'
+import type { ReadChunkRow } from './block-index.js'
+import { corruption, readChunks, recordRuns, runBytes } from './chunk-reader.js'
+import {
+  BLOCK,
+  FP_BYTES,
+  fillPatternAt,
+  memberOffset,
+  PIECE_CHUNK,
+  PIECE_FIELDS,
+  PIECE_PATTERN,
+  READ_CHUNK_FIELDS,
+} from './compute.js'
+import { SLABS } from './compute-pool.js'
 import type { EngineContext } from './context.js'
-import type { EntryRow, LocatedEntryRow } from './map-index.js'
-import { fillPattern } from './pattern.js'
 
-/** Blocks looked up and read per step, bounding the rows and pins held at once. */
-const WINDOW = 256
+/** Blocks looked up and read per step, bounding the rows, pins and memory held at once. */
+const WINDOW_BLOCKS = 2048
+/** Reads at least this long are decoded and verified by the compute workers. */
+const WORKER_READ_BYTES = 256 * 1024
 
 /**
- * The location of an entry that references a physical block.
- *
- * @example
- * ```ts
- * const location = locationOf(row) // undefined for a pattern entry
- * ```
+ * Where every byte of one window of a read comes from: distinct chunks, pieces (see
+ * compute.ts, `PIECE_*`) with output offsets relative to the window, and pattern units.
  */
-export function locationOf(row: LocatedEntryRow): BlockLocation | undefined {
-  if (row.pblock === null || row.segment === null || row.fingerprint === null) return undefined
-  return {
-    id: row.pblock,
-    segment: row.segment,
-    offset: row.offset ?? 0,
-    record_len: row.record_len ?? 0,
-    logical_len: row.logical_len ?? 0,
-    codec: row.codec ?? 0,
-    fingerprint: row.fingerprint,
+interface WindowPlan {
+  readonly chunks: ReadChunkRow[]
+  /** {@link PIECE_FIELDS} numbers per piece; `count` pieces are used. */
+  pieces: Float64Array
+  count: number
+  readonly units: number[]
+}
+
+function missing(id: number): PStorageError {
+  return new PStorageError(
+    'data_corruption',
+    `Block ${id} is referenced but no chunk holds it (run fsck)`,
+    { details: { pblock: id } },
+  )
+}
+
+/** Looks up bytes `[from, to)` of a map (at most one window). Synchronous: pin right after. */
+function planWindow(ctx: EngineContext, mapId: number, from: number, to: number): WindowPlan {
+  const firstBlock = Math.floor(from / BLOCK)
+  const endBlock = Math.ceil(to / BLOCK)
+  const extents = ctx.maps.extents(mapId, firstBlock, endBlock)
+  // At most one piece per block and per extent.
+  const plan: WindowPlan = {
+    chunks: [],
+    pieces: new Float64Array(PIECE_FIELDS * (endBlock - firstBlock + extents.length)),
+    count: 0,
+    units: [],
+  }
+  const index = new Map<number, number>()
+  const pieces = plan.pieces
+  const push = (at: number, kind: number, a: number, b: number, c: number, length: number) => {
+    const f = plan.count++ * PIECE_FIELDS
+    pieces[f] = at
+    pieces[f + 1] = kind
+    pieces[f + 2] = a
+    pieces[f + 3] = b
+    pieces[f + 4] = c
+    pieces[f + 5] = length
+  }
+  for (const e of extents) {
+    const s = Math.max(e.idx, firstBlock)
+    const t = Math.min(e.idx + e.n, endBlock)
+    const extentEnd = (e.idx + e.n - 1) * BLOCK + e.tail
+    if (e.pattern !== null) {
+      const lo = Math.max(from, s * BLOCK)
+      const hi = Math.min(to, t * BLOCK, extentEnd)
+      const unit = e.pattern
+      if (hi <= lo || (unit.length === 1 && unit[0] === 0)) continue
+      const u = plan.units.length / 8
+      for (let k = 0; k < 8; k++) plan.units.push(unit[k] ?? 0)
+      push(lo - from, PIECE_PATTERN, u, unit.length, lo % unit.length, hi - lo)
+      continue
+    }
+    const base = e.pblock!
+    const firstId = base + (s - e.idx) * e.step
+    const lastId = base + (t - 1 - e.idx) * e.step
+    const rows = ctx.chunks.covering(firstId, lastId)
+    let r = 0
+    for (let b = s; b < t; b++) {
+      const id = base + (b - e.idx) * e.step
+      while (r < rows.length - 1 && rows[r + 1]!.id <= id) r++
+      const row = rows[r]
+      if (!row || id < row.id || id >= row.id + row.span) throw missing(id)
+      const blockStart = b * BLOCK
+      const lo = Math.max(from, blockStart)
+      const hi = Math.min(to, blockStart + BLOCK, extentEnd)
+      if (hi <= lo) continue
+      let c = index.get(row.id)
+      if (c === undefined) {
+        c = plan.chunks.length
+        index.set(row.id, c)
+        plan.chunks.push(row)
+      }
+      const src = memberOffset(row.mask, id - row.id) + (lo - blockStart)
+      const f = (plan.count - 1) * PIECE_FIELDS
+      // Consecutive members of one chunk: one piece.
+      if (
+        plan.count > 0 &&
+        pieces[f + 1] === PIECE_CHUNK &&
+        pieces[f + 2] === c &&
+        pieces[f]! + pieces[f + 5]! === lo - from &&
+        pieces[f + 3]! + pieces[f + 5]! === src
+      ) {
+        pieces[f + 5]! += hi - lo
+      } else push(lo - from, PIECE_CHUNK, c, src, 0, hi - lo)
+    }
+  }
+  return plan
+}
+
+function pin(ctx: EngineContext, rows: readonly ReadChunkRow[]): () => void {
+  const segments = rows.map((r) => r.segment)
+  for (const s of segments) ctx.files.pin(s)
+  let done = false
+  return () => {
+    if (done) return
+    done = true
+    for (const s of segments) ctx.files.unpin(s)
+  }
+}
+
+/** A window on this thread: cached chunks stay cached. */
+async function readWindowHere(
+  ctx: EngineContext,
+  mapId: number,
+  from: number,
+  to: number,
+  out: Uint8Array,
+): Promise<void> {
+  const plan = planWindow(ctx, mapId, from, to)
+  // Pin in the same synchronous step as the lookup: GC cannot erase in between.
+  const unpin = pin(ctx, plan.chunks)
+  let decoded: Awaited<ReturnType<typeof readChunks>>
+  try {
+    decoded = await readChunks(ctx, plan.chunks)
+  } finally {
+    unpin()
+  }
+  const units = Uint8Array.from(plan.units)
+  const p = plan.pieces
+  for (let i = 0; i < plan.count * PIECE_FIELDS; i += PIECE_FIELDS) {
+    const at = p[i]!
+    const length = p[i + 5]!
+    if (p[i + 1] === PIECE_CHUNK) {
+      const content = decoded.get(plan.chunks[p[i + 2]!]!.id)!.content
+      out.set(content.subarray(p[i + 3]!, p[i + 3]! + length), at)
+    } else fillPatternAt(out.subarray(at, at + length), units, p[i + 2]! * 8, p[i + 3]!, p[i + 4]!)
+  }
+}
+
+/** A window decoded and verified by a compute worker; returns its bytes. */
+async function readWindowInWorker(
+  ctx: EngineContext,
+  mapId: number,
+  from: number,
+  to: number,
+): Promise<ArrayBuffer> {
+  const plan = planWindow(ctx, mapId, from, to)
+  const unpin = pin(ctx, plan.chunks)
+  const runs = recordRuns(plan.chunks)
+  const total = runs.reduce((n, run) => n + runBytes(run), 0)
+  const records = SLABS.take(Math.max(1, total))
+  try {
+    const at = new Map<number, number>()
+    try {
+      let position = 0
+      await Promise.all(
+        runs.map((run) => {
+          const start = position
+          position += runBytes(run)
+          for (const row of run) at.set(row.id, start + row.offset - run[0]!.offset)
+          return ctx.files
+            .readInto(run[0]!.segment, run[0]!.offset, records.subarray(start, position))
+            .catch((cause: unknown) => {
+              throw new PStorageError(
+                'service_unavailable',
+                `[pstorage] [engine] cannot read segment ${run[0]!.segment}`,
+                { cause },
+              )
+            })
+        }),
+      )
+    } finally {
+      unpin()
+    }
+    const chunks = new Float64Array(plan.chunks.length * READ_CHUNK_FIELDS)
+    // Its own ArrayBuffer (not the shared pool of small Buffers): it is transferred.
+    const hashes = Buffer.from(new ArrayBuffer(plan.chunks.length * FP_BYTES))
+    for (const [i, row] of plan.chunks.entries()) {
+      chunks.set(
+        [row.id, row.span, row.mask, row.codec, row.raw_len, row.record_len, at.get(row.id)!],
+        i * READ_CHUNK_FIELDS,
+      )
+      hashes.write(row.sha_hex, i * FP_BYTES, FP_BYTES, 'hex')
+    }
+    const result = await ctx.pool.read({
+      records,
+      chunks,
+      hashes,
+      pieces: plan.pieces.slice(0, plan.count * PIECE_FIELDS),
+      units: Uint8Array.from(plan.units),
+      // Not zero-filled here: the worker zeroes what no piece covers.
+      output: Buffer.allocUnsafeSlow(to - from).buffer as ArrayBuffer,
+    })
+    if (!(result instanceof ArrayBuffer)) {
+      const row = plan.chunks[result.chunk]!
+      ctx.cache.delete(row.id)
+      throw corruption(row, result.reason)
+    }
+    return result
+  } finally {
+    SLABS.give(records)
   }
 }
 
 /**
  * Reads bytes `[offset, end)` of a block map: never-written blocks are zeros, patterns are
- * materialised, stored blocks are read, decompressed and verified.
+ * materialised, stored blocks are read, decoded and verified (their chunk's SHA-256 against
+ * the index). Large reads are decoded by the compute workers, window by window.
  *
  * @example
  * ```ts
@@ -43,55 +234,34 @@ export async function readRange(
   offset: number,
   end: number,
 ): Promise<Uint8Array> {
-  const out = new Uint8Array(Math.max(0, end - offset))
-  if (end <= offset) return out
-  const last = Math.ceil(end / BLOCK_SIZE)
-  for (let from = Math.floor(offset / BLOCK_SIZE); from < last; from += WINDOW) {
-    const rows = ctx.maps.range(mapId, from, Math.min(last, from + WINDOW))
-    const locations = rows.map(locationOf)
-    // Pin in the same synchronous step as the lookup: GC cannot erase in between.
-    for (const location of locations) if (location) ctx.files.pin(location.segment)
-    try {
-      const blocks = await readBlocks(
-        ctx,
-        locations.filter((l) => l !== undefined),
-      )
-      for (const [i, row] of rows.entries()) {
-        const start = row.idx * BLOCK_SIZE
-        const lo = Math.max(offset, start)
-        const hi = Math.min(end, start + row.len)
-        if (hi <= lo) continue
-        const id = locations[i]?.id
-        const block =
-          id === undefined
-            ? fillPattern(new Uint8Array(row.len), row.pattern ?? new Uint8Array(1))
-            : blocks.get(id)!
-        out.set(block.subarray(lo - start, hi - start), lo - offset)
-      }
-    } finally {
-      for (const location of locations) if (location) ctx.files.unpin(location.segment)
+  const length = Math.max(0, end - offset)
+  const window = WINDOW_BLOCKS * BLOCK
+  if (length < WORKER_READ_BYTES || ctx.pool.threads === 0) {
+    const out = new Uint8Array(length)
+    for (let from = offset; from < end; ) {
+      const to = Math.min(end, (Math.floor(from / window) + 1) * window)
+      await readWindowHere(ctx, mapId, from, to, out.subarray(from - offset, to - offset))
+      from = to
     }
+    return out
   }
+  const bounds: [number, number][] = []
+  for (let from = offset; from < end; ) {
+    const to = Math.min(end, (Math.floor(from / window) + 1) * window)
+    bounds.push([from, to])
+    from = to
+  }
+  if (bounds.length === 1) return new Uint8Array(await readWindowInWorker(ctx, mapId, offset, end))
+  const out = new Uint8Array(length)
+  const depth = Math.max(1, ctx.pool.threads)
+  let next = 0
+  await Promise.all(
+    Array.from({ length: Math.min(depth, bounds.length) }, async () => {
+      while (next < bounds.length) {
+        const [from, to] = bounds[next++]!
+        out.set(new Uint8Array(await readWindowInWorker(ctx, mapId, from, to)), from - offset)
+      }
+    }),
+  )
   return out
-}
-
-/**
- * The current bytes of one block-map entry (the old content a partial write merges with).
- *
- * @example
- * ```ts
- * const old = await entryContent(ctx, entry)
- * ```
- */
-export async function entryContent(ctx: EngineContext, entry: EntryRow): Promise<Uint8Array> {
-  if (entry.pblock === null)
-    return fillPattern(new Uint8Array(entry.len), entry.pattern ?? new Uint8Array(1))
-  const row = ctx.blocks.get(entry.pblock)
-  if (!row) throw new Error(`block map references missing block ${entry.pblock}`)
-  ctx.files.pin(row.segment)
-  try {
-    return await readBlock(ctx, row)
-  } finally {
-    ctx.files.unpin(row.segment)
-  }
 }

@@ -66,30 +66,53 @@ export class SegmentFiles {
 
   /** Reads `length` bytes at `position`; short reads (a truncated file) yield zeros. */
   async read(id: number, position: number, length: number): Promise<Buffer> {
-    return this.#use(id, async (handle) => {
-      const out = Buffer.alloc(length)
+    const out = Buffer.alloc(length)
+    await this.readInto(id, position, out)
+    return out
+  }
+
+  /** Reads `into.length` bytes at `position` into `into`; short reads yield zeros. */
+  async readInto(id: number, position: number, into: Uint8Array): Promise<void> {
+    await this.#use(id, async (handle) => {
       let done = 0
-      while (done < length) {
-        const { bytesRead } = await handle.read(out, done, length - done, position + done)
-        if (bytesRead === 0) break
+      while (done < into.length) {
+        const { bytesRead } = await handle.read(into, done, into.length - done, position + done)
+        if (bytesRead === 0) {
+          into.fill(0, done)
+          break
+        }
         done += bytesRead
       }
-      return out
     })
   }
 
   /** Writes `bytes` at `position` (not yet durable: see {@link sync}). */
   async write(id: number, position: number, bytes: Uint8Array): Promise<void> {
+    await this.#use(id, (handle) => writeAll(handle, bytes, position))
+  }
+
+  /** Writes `pieces` back to back from `position`, with one system call when it can. */
+  async writev(id: number, position: number, pieces: readonly Uint8Array[]): Promise<void> {
     await this.#use(id, async (handle) => {
-      let done = 0
-      while (done < bytes.length) {
-        const { bytesWritten } = await handle.write(
-          bytes,
-          done,
-          bytes.length - done,
-          position + done,
-        )
-        done += bytesWritten
+      let at = position
+      // At most 1024 buffers per call (IOV_MAX).
+      for (let i = 0; i < pieces.length; i += 1024) {
+        const batch = pieces.slice(i, i + 1024)
+        const want = batch.reduce((n, p) => n + p.byteLength, 0)
+        const { bytesWritten } = await handle.writev(batch, at)
+        if (bytesWritten < want) {
+          // A short write: finish piece by piece.
+          let offset = 0
+          for (const piece of batch) {
+            const end = offset + piece.byteLength
+            if (end > bytesWritten) {
+              const skip = Math.max(0, bytesWritten - offset)
+              await writeAll(handle, piece.subarray(skip), at + offset + skip)
+            }
+            offset = end
+          }
+        }
+        at += want
       }
     })
   }
@@ -182,5 +205,13 @@ export class SegmentFiles {
       this.#handles.delete(id)
       void handle.then((h) => h.close()).catch(() => undefined)
     }
+  }
+}
+
+async function writeAll(handle: FileHandle, bytes: Uint8Array, position: number): Promise<void> {
+  let done = 0
+  while (done < bytes.length) {
+    const { bytesWritten } = await handle.write(bytes, done, bytes.length - done, position + done)
+    done += bytesWritten
   }
 }

@@ -1,5 +1,4 @@
 import { describe, expect, it } from 'vitest'
-import { fingerprint } from './fingerprint.js'
 import {
   decodeRecord,
   decodeSegmentHeader,
@@ -33,10 +32,12 @@ describe('segment format', () => {
     let at = 0
     for (const [i, payload] of payloads.entries()) {
       at = encodeRecordInto(out, at, {
-        pblockId: 2 ** 33 + i,
+        chunkId: 2 ** 33 + i,
         codec: 0,
-        logicalLength: payload.length,
-        fingerprint: fingerprint(payload),
+        span: 1,
+        mask: 1,
+        rawLength: payload.length,
+        storedLength: payload.length,
         payload,
       })
     }
@@ -45,7 +46,7 @@ describe('segment format', () => {
     expect(typeof second === 'string' ? second : Buffer.from(second.payload).toString()).toBe(
       'second, longer block',
     )
-    expect(typeof second === 'string' ? 0 : second.pblockId).toBe(2 ** 33 + 1)
+    expect(typeof second === 'string' ? 0 : second.chunkId).toBe(2 ** 33 + 1)
     expect(decodeRecord(out.subarray(0, out.length - 1), recordSize(payloads[0]!.length))).toBe(
       'record payload is truncated',
     )
@@ -53,7 +54,7 @@ describe('segment format', () => {
     expect(decodeRecord(out, 0)).toBe('record checksum mismatch')
     // peek reads the header only: the chain stays walkable despite the bad payload.
     expect(peekRecord(out, 0)).toMatchObject({
-      pblockId: 2 ** 33,
+      chunkId: 2 ** 33,
       storedLength: payloads[0]!.length,
     })
     expect(decodeRecord(Buffer.alloc(100), 0)).toBe('record magic is wrong')

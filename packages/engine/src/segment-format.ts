@@ -1,5 +1,4 @@
 import { crc32 } from 'node:zlib'
-import { FINGERPRINT_SIZE } from './fingerprint.js'
 
 /**
  * The on-disk format of segment files. Every segment starts with a header naming the format
@@ -9,16 +8,20 @@ import { FINGERPRINT_SIZE } from './fingerprint.js'
  * `magic "PSTSEGM1" | u16 version | u16 header size | u32 segment id | u32 segment size |
  *  u32 erase count | u64 generation | f64 erased-at ms | 20 reserved | u32 crc32(0..60)`
  *
- * Record (64-byte header + payload):
- * `u32 magic | u8 record type | u8 codec | u16 flags | u32 logical length | u32 stored length |
- *  u64 physical block id | 32 fingerprint | u32 reserved | u32 crc32(header 0..60 + payload)`
+ * Chunk record (32-byte header + payload), format 2:
+ * `u32 magic "PSC2" | u8 record type (2) | u8 codec | u8 span | u8 flags | u32 present mask |
+ *  u32 raw length | u32 stored length | u64 chunk id | u32 crc32(header 0..28 + payload)`
+ *
+ * A chunk holds up to 32 consecutive physical block ids `[chunk id, chunk id + span)`;
+ * the payload decodes to the present members (mask bit i = id `chunk id + i`) back to back,
+ * 4096 bytes each, or to one partial block of `raw length` bytes when the span is 1.
  *
  * @example
  * ```ts
  * decodeSegmentHeader(bytes) // refuses a header whose version is not FORMAT_VERSION
  * ```
  */
-export const FORMAT_VERSION = 1
+export const FORMAT_VERSION = 2
 /**
  * Bytes of the segment header.
  *
@@ -36,19 +39,38 @@ export const SEGMENT_HEADER_SIZE = 64
  * const payload = bytes.subarray(at + RECORD_HEADER_SIZE, at + RECORD_HEADER_SIZE + storedLength)
  * ```
  */
-export const RECORD_HEADER_SIZE = 64
+export const RECORD_HEADER_SIZE = 32
 /**
- * Record type of a data block. Future types (e.g. multi-block groups) take new numbers.
+ * Record type 1 was the single-block record of format 1 (64-byte header with the
+ * fingerprint); format 2 does not read it. New types take new numbers.
  *
  * @example
  * ```ts
- * if (bytes.readUInt8(at + 4) === RECORD_TYPE_BLOCK) readBlockRecord(bytes, at)
+ * if (type === RECORD_TYPE_BLOCK) return 'format 1 record'
  * ```
  */
 export const RECORD_TYPE_BLOCK = 1
+/**
+ * Record type of a chunk: up to 32 unique blocks compressed together.
+ *
+ * @example
+ * ```ts
+ * if (bytes.readUInt8(at + 4) === RECORD_TYPE_CHUNK) decodeRecord(bytes, at)
+ * ```
+ */
+export const RECORD_TYPE_CHUNK = 2
+/**
+ * Most members a chunk can have (bits of the present mask).
+ *
+ * @example
+ * ```ts
+ * if (span > MAX_CHUNK_SPAN) throw new Error('chunk too large')
+ * ```
+ */
+export const MAX_CHUNK_SPAN = 32
 
 const SEGMENT_MAGIC = Buffer.from('PSTSEGM1', 'latin1')
-const RECORD_MAGIC = 0x31425350 // 'PSB1' read as little-endian u32
+const RECORD_MAGIC = 0x32435350 // 'PSC2' read as little-endian u32
 
 /**
  * The fields of a segment header.
@@ -113,18 +135,35 @@ export function decodeSegmentHeader(buf: Buffer): SegmentHeader | string {
 }
 
 /**
- * The fields of a block record.
+ * The header fields of a chunk record.
  *
  * @example
  * ```ts
- * const record: BlockRecord | string = decodeRecord(bytes, offset)
+ * const header: RecordHeader | string = peekRecord(bytes, offset)
  * ```
  */
-export interface BlockRecord {
-  readonly pblockId: number
+export interface RecordHeader {
+  /** Id of the chunk: the physical block id of its first member. */
+  readonly chunkId: number
   readonly codec: number
-  readonly logicalLength: number
-  readonly fingerprint: Uint8Array
+  /** Ids the chunk covers: `[chunkId, chunkId + span)`. */
+  readonly span: number
+  /** Members whose bytes the payload holds (bit i: id `chunkId + i`). */
+  readonly mask: number
+  /** Decoded length of the payload. */
+  readonly rawLength: number
+  readonly storedLength: number
+}
+
+/**
+ * A whole chunk record: header and payload.
+ *
+ * @example
+ * ```ts
+ * const record: ChunkRecord | string = decodeRecord(bytes, offset)
+ * ```
+ */
+export interface ChunkRecord extends RecordHeader {
   readonly payload: Uint8Array
 }
 
@@ -133,7 +172,7 @@ export interface BlockRecord {
  *
  * @example
  * ```ts
- * recordSize(4096) // 4160
+ * recordSize(4096) // 4128
  * ```
  */
 export function recordSize(payloadLength: number): number {
@@ -141,34 +180,67 @@ export function recordSize(payloadLength: number): number {
 }
 
 /**
- * Encodes a block record into `out` at `at` (so a batch is one buffer and one write).
+ * Writes a chunk record header into `out` at `at` (the payload must already be at
+ * `at + RECORD_HEADER_SIZE`) and seals it with the CRC over header and payload.
  *
  * @example
  * ```ts
- * encodeRecordInto(buf, 0, { pblockId: 1, codec: 0, logicalLength: 3, fingerprint: fp, payload })
+ * out.set(payload, at + RECORD_HEADER_SIZE)
+ * sealRecord(out, at, { chunkId: 1, codec: 0, span: 1, mask: 1, rawLength: 3, storedLength: 3 })
  * ```
  */
-export function encodeRecordInto(out: Buffer, at: number, record: BlockRecord): number {
-  out.writeUInt32LE(RECORD_MAGIC, at)
-  out.writeUInt8(RECORD_TYPE_BLOCK, at + 4)
-  out.writeUInt8(record.codec, at + 5)
-  out.writeUInt16LE(0, at + 6)
-  out.writeUInt32LE(record.logicalLength, at + 8)
-  out.writeUInt32LE(record.payload.length, at + 12)
-  out.writeBigUInt64LE(BigInt(record.pblockId), at + 16)
-  out.set(record.fingerprint, at + 24)
-  out.writeUInt32LE(0, at + 56)
-  out.set(record.payload, at + RECORD_HEADER_SIZE)
-  const crc = crc32(
-    out.subarray(at + RECORD_HEADER_SIZE, at + RECORD_HEADER_SIZE + record.payload.length),
-    crc32(out.subarray(at, at + 60)),
-  )
-  out.writeUInt32LE(crc, at + 60)
-  return at + recordSize(record.payload.length)
+export function sealRecord(out: Uint8Array, at: number, header: RecordHeader): number {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength)
+  view.setUint32(at, RECORD_MAGIC, true)
+  view.setUint8(at + 4, RECORD_TYPE_CHUNK)
+  view.setUint8(at + 5, header.codec)
+  view.setUint8(at + 6, header.span)
+  view.setUint8(at + 7, 0)
+  view.setUint32(at + 8, header.mask >>> 0, true)
+  view.setUint32(at + 12, header.rawLength, true)
+  view.setUint32(at + 16, header.storedLength, true)
+  view.setUint32(at + 20, header.chunkId % 2 ** 32, true)
+  view.setUint32(at + 24, Math.floor(header.chunkId / 2 ** 32), true)
+  const end = at + RECORD_HEADER_SIZE + header.storedLength
+  const crc = crc32(out.subarray(at + RECORD_HEADER_SIZE, end), crc32(out.subarray(at, at + 28)))
+  view.setUint32(at + 28, crc, true)
+  return end
 }
 
 /**
- * Decodes the record at `at` of `buf` and checks its CRC; returns a reason string when the
+ * Encodes a whole record (header + payload) into `out` at `at`; returns the end offset.
+ *
+ * @example
+ * ```ts
+ * encodeRecordInto(buf, 0, { chunkId: 1, codec: 0, span: 1, mask: 1, rawLength: 3, storedLength: 3, payload })
+ * ```
+ */
+export function encodeRecordInto(out: Uint8Array, at: number, record: ChunkRecord): number {
+  out.set(record.payload, at + RECORD_HEADER_SIZE)
+  return sealRecord(out, at, { ...record, storedLength: record.payload.length })
+}
+
+function readHeader(buf: Uint8Array, at: number): RecordHeader | string {
+  if (at + RECORD_HEADER_SIZE > buf.length) return 'record header is truncated'
+  const view = new DataView(buf.buffer, buf.byteOffset, buf.byteLength)
+  if (view.getUint32(at, true) !== RECORD_MAGIC) return 'record magic is wrong'
+  const type = view.getUint8(at + 4)
+  if (type !== RECORD_TYPE_CHUNK) return `unknown record type ${type}`
+  const storedLength = view.getUint32(at + 16, true)
+  if (at + RECORD_HEADER_SIZE + storedLength > buf.length) return 'record payload is truncated'
+  return {
+    chunkId: view.getUint32(at + 20, true) + view.getUint32(at + 24, true) * 2 ** 32,
+    codec: view.getUint8(at + 5),
+    span: view.getUint8(at + 6),
+    mask: view.getUint32(at + 8, true),
+    rawLength: view.getUint32(at + 12, true),
+    storedLength,
+  }
+}
+
+/**
+ * Decodes the record at `at` of `buf` and checks its CRC (unless `checkCrc` is false: the
+ * caller verifies the decoded content's SHA-256 instead); returns a reason string when the
  * bytes are not a whole, intact record (a torn tail, a flipped bit, or free space).
  *
  * @example
@@ -176,41 +248,17 @@ export function encodeRecordInto(out: Buffer, at: number, record: BlockRecord): 
  * const record = decodeRecord(segmentBytes, offset)
  * ```
  */
-export function decodeRecord(buf: Buffer, at: number): BlockRecord | string {
-  if (at + RECORD_HEADER_SIZE > buf.length) return 'record header is truncated'
-  if (buf.readUInt32LE(at) !== RECORD_MAGIC) return 'record magic is wrong'
-  if (buf.readUInt8(at + 4) !== RECORD_TYPE_BLOCK)
-    return `unknown record type ${buf.readUInt8(at + 4)}`
-  const storedLength = buf.readUInt32LE(at + 12)
-  const end = at + RECORD_HEADER_SIZE + storedLength
-  if (end > buf.length) return 'record payload is truncated'
+export function decodeRecord(buf: Uint8Array, at: number, checkCrc = true): ChunkRecord | string {
+  const header = readHeader(buf, at)
+  if (typeof header === 'string') return header
+  const end = at + RECORD_HEADER_SIZE + header.storedLength
   const payload = buf.subarray(at + RECORD_HEADER_SIZE, end)
-  if (crc32(payload, crc32(buf.subarray(at, at + 60))) !== buf.readUInt32LE(at + 60)) {
-    return 'record checksum mismatch'
+  if (checkCrc) {
+    const stored = new DataView(buf.buffer, buf.byteOffset, buf.byteLength).getUint32(at + 28, true)
+    if (crc32(payload, crc32(buf.subarray(at, at + 28))) !== stored)
+      return 'record checksum mismatch'
   }
-  return {
-    pblockId: Number(buf.readBigUInt64LE(at + 16)),
-    codec: buf.readUInt8(at + 5),
-    logicalLength: buf.readUInt32LE(at + 8),
-    fingerprint: buf.subarray(at + 24, at + 24 + FINGERPRINT_SIZE),
-    payload,
-  }
-}
-
-/**
- * The header fields of a record, read without checking its payload.
- *
- * @example
- * ```ts
- * const header: RecordHeader | string = peekRecord(bytes, offset)
- * ```
- */
-export interface RecordHeader {
-  readonly pblockId: number
-  readonly codec: number
-  readonly logicalLength: number
-  readonly storedLength: number
-  readonly fingerprint: Buffer
+  return { ...header, payload }
 }
 
 /**
@@ -222,18 +270,6 @@ export interface RecordHeader {
  * const header = peekRecord(segmentBytes, SEGMENT_HEADER_SIZE)
  * ```
  */
-export function peekRecord(buf: Buffer, at: number): RecordHeader | string {
-  if (at + RECORD_HEADER_SIZE > buf.length) return 'record header is truncated'
-  if (buf.readUInt32LE(at) !== RECORD_MAGIC) return 'record magic is wrong'
-  if (buf.readUInt8(at + 4) !== RECORD_TYPE_BLOCK)
-    return `unknown record type ${buf.readUInt8(at + 4)}`
-  const storedLength = buf.readUInt32LE(at + 12)
-  if (at + RECORD_HEADER_SIZE + storedLength > buf.length) return 'record payload is truncated'
-  return {
-    pblockId: Number(buf.readBigUInt64LE(at + 16)),
-    codec: buf.readUInt8(at + 5),
-    logicalLength: buf.readUInt32LE(at + 8),
-    storedLength,
-    fingerprint: buf.subarray(at + 24, at + 24 + FINGERPRINT_SIZE),
-  }
+export function peekRecord(buf: Uint8Array, at: number): RecordHeader | string {
+  return readHeader(buf, at)
 }

@@ -1,5 +1,6 @@
 import type SQLite from 'better-sqlite3'
 import type { SqliteDatabase } from './metadata-db.js'
+import { SEGMENT_HEADER_SIZE } from './segment-format.js'
 import { type SegmentCounts, SegmentSummary, type WearFigures } from './segment-summary.js'
 
 export type { SegmentCounts, WearFigures } from './segment-summary.js'
@@ -39,10 +40,16 @@ export interface SegmentRow {
   readonly generation: number
   /** Committed end of the records; bytes past it are a torn tail after a crash. */
   readonly write_offset: number
+  /** Record bytes of live chunks, each in proportion to its live members. */
   readonly live_bytes: number
-  readonly live_blocks: number
+  /** Chunk records with a live member. */
+  readonly live_records: number
   /** Records ever appended since the last erase (live + dead). */
   readonly records: number
+  /** Live member blocks of its chunks. */
+  readonly live_blocks: number
+  /** Member blocks ever appended since the last erase. */
+  readonly blocks: number
   readonly sealed_at: number | null
 }
 
@@ -67,7 +74,7 @@ export class SegmentTable {
   readonly #updates = new Map<string, SQLite.Statement>()
   readonly #victims: SQLite.Statement<[], SegmentRow>
   readonly #coldest: SQLite.Statement<[], SegmentRow>
-  readonly #addLive: SQLite.Statement<[number, number, number]>
+  readonly #addLive: SQLite.Statement<[number, number, number, number]>
 
   constructor(db: SqliteDatabase) {
     this.#db = db
@@ -83,13 +90,13 @@ export class SegmentTable {
     this.#leastWorn = db.prepare(`${free} ORDER BY erase_count, id LIMIT 1`)
     this.#mostWorn = db.prepare(`${free} ORDER BY erase_count DESC, id LIMIT 1`)
     this.#victims = db.prepare(
-      `SELECT * FROM segments WHERE state = 'sealed' AND live_blocks < records`,
+      `SELECT * FROM segments WHERE state = 'sealed' AND live_bytes < write_offset - ${SEGMENT_HEADER_SIZE}`,
     )
     this.#coldest = db.prepare(
       `SELECT * FROM segments WHERE state = 'sealed' ORDER BY erase_count, sealed_at, id LIMIT 1`,
     )
     this.#addLive = db.prepare(
-      'UPDATE segments SET live_bytes = live_bytes + ?, live_blocks = live_blocks + ? WHERE id = ?',
+      'UPDATE segments SET live_bytes = live_bytes + ?, live_records = live_records + ?, live_blocks = live_blocks + ? WHERE id = ?',
     )
   }
 
@@ -145,7 +152,7 @@ export class SegmentTable {
     this.#summary = undefined
   }
 
-  /** Sealed segments holding at least one dead record: the candidates of GC. */
+  /** Sealed segments holding dead bytes (a dead record or dead members): the candidates of GC. */
   withDeadRecords(): SegmentRow[] {
     return this.#victims.all()
   }
@@ -156,8 +163,9 @@ export class SegmentTable {
   }
 
   /** Adjusts live accounting (negative when blocks die). */
-  addLive(id: number, bytes: number, blocks: number): void {
-    this.#addLive.run(bytes, blocks, id)
+  addLive(id: number, bytes: number, records: number, blocks: number): void {
+    if (bytes === 0 && records === 0 && blocks === 0) return
+    this.#addLive.run(bytes, records, blocks, id)
     this.#summary?.addLive(bytes)
   }
 

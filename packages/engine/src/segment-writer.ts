@@ -4,16 +4,21 @@ import { encodeSegmentHeader, SEGMENT_HEADER_SIZE } from './segment-format.js'
 import type { SegmentRole, SegmentRow } from './segment-table.js'
 
 /**
- * A record to append: its size and how to encode it in place.
+ * A record to append, whole (header and payload), with what it holds for the live
+ * accounting of its segment.
  *
  * @example
  * ```ts
- * const spec: RecordSpec = { size: 4160, encode: (out, at) => encodeRecordInto(out, at, record) }
+ * const spec: RecordSpec = { bytes: record, blocks: 8, liveBlocks: 8, liveBytes: record.length }
  * ```
  */
 export interface RecordSpec {
-  readonly size: number
-  readonly encode: (out: Buffer, at: number) => void
+  readonly bytes: Uint8Array
+  /** Member blocks present in the record. */
+  readonly blocks: number
+  readonly liveBlocks: number
+  /** Its live share of bytes (all of it when every member is live). */
+  readonly liveBytes: number
 }
 
 /**
@@ -43,6 +48,8 @@ export interface SegmentPlan {
   end: number
   records: number
   liveBytes: number
+  blocks: number
+  liveBlocks: number
   /** Newly allocated (erased and given a header) by this append. */
   readonly fresh: boolean
   readonly generation: number
@@ -143,13 +150,16 @@ export async function appendRecords(
     end: current.write_offset,
     records: 0,
     liveBytes: 0,
+    blocks: 0,
+    liveBlocks: 0,
     fresh: false,
     generation: current.generation,
     sealed: false,
   }
   if (plan) plans.push(plan)
   for (const spec of specs) {
-    if (!plan || plan.end + spec.size > segmentSize) {
+    const size = spec.bytes.length
+    if (!plan || plan.end + size > segmentSize) {
       if (plan) plan.sealed = true
       const reserve = role === 'user' ? GC_RESERVE_SEGMENTS : 0
       if (freeAtStart - taken.length <= reserve) {
@@ -166,6 +176,8 @@ export async function appendRecords(
         end: SEGMENT_HEADER_SIZE,
         records: 0,
         liveBytes: 0,
+        blocks: 0,
+        liveBlocks: 0,
         fresh: true,
         generation: ctx.state.nextGeneration++,
         sealed: false,
@@ -173,9 +185,11 @@ export async function appendRecords(
       plans.push(plan)
     }
     placements.push({ segment: plan.id, offset: plan.end })
-    plan.end += spec.size
+    plan.end += size
     plan.records++
-    plan.liveBytes += spec.size
+    plan.liveBytes += spec.liveBytes
+    plan.blocks += spec.blocks
+    plan.liveBlocks += spec.liveBlocks
   }
   await writePlans(ctx, plans, specs, placements)
   return { role, placements, plans: plans.filter((p) => p.records > 0 || p.sealed) }
@@ -192,11 +206,23 @@ async function writePlans(
   let next = 0
   for (const plan of plans) {
     if (plan.records === 0) continue
-    const dataStart = plan.fresh ? SEGMENT_HEADER_SIZE : plan.start
-    const buf = Buffer.allocUnsafe(plan.end - dataStart)
+    const views: Uint8Array[] = []
     for (let i = 0; i < plan.records; i++, next++) {
       while (placements[next]!.segment !== plan.id) next++
-      specs[next]!.encode(buf, placements[next]!.offset - dataStart)
+      const bytes = specs[next]!.bytes
+      const last = views.at(-1)
+      // Records encoded back to back in one buffer go out as one piece.
+      if (
+        last &&
+        last.buffer === bytes.buffer &&
+        last.byteOffset + last.byteLength === bytes.byteOffset
+      ) {
+        views[views.length - 1] = new Uint8Array(
+          last.buffer,
+          last.byteOffset,
+          last.byteLength + bytes.byteLength,
+        )
+      } else views.push(bytes)
     }
     if (plan.fresh) {
       const row = ctx.segments.get(plan.id)
@@ -209,7 +235,7 @@ async function writePlans(
       })
       await ctx.files.erase(plan.id, header)
     }
-    await ctx.files.write(plan.id, dataStart, buf)
+    await ctx.files.writev(plan.id, plan.fresh ? SEGMENT_HEADER_SIZE : plan.start, views)
     written.push(plan.id)
   }
   // One fsync per touched segment, concurrently: the group commit's single durability wait.
@@ -236,15 +262,22 @@ export function commitAppend(ctx: EngineContext, result: AppendResult): void {
             generation: plan.generation,
             records: plan.records,
             live_bytes: plan.liveBytes,
-            live_blocks: plan.records,
+            live_records: plan.records,
+            blocks: plan.blocks,
+            live_blocks: plan.liveBlocks,
           }
         : {}),
       ...(plan.sealed ? { sealed_at: now } : {}),
     })
     if (!plan.fresh) {
       const row = ctx.segments.get(plan.id)
-      if (row) ctx.segments.update(plan.id, { records: row.records + plan.records })
-      ctx.segments.addLive(plan.id, plan.liveBytes, plan.records)
+      if (row) {
+        ctx.segments.update(plan.id, {
+          records: row.records + plan.records,
+          blocks: row.blocks + plan.blocks,
+        })
+      }
+      ctx.segments.addLive(plan.id, plan.liveBytes, plan.records, plan.liveBlocks)
     }
   }
 }

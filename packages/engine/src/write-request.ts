@@ -1,20 +1,25 @@
 import type { EngineWriteResult } from '@pstorage/core'
+import type { SlabLayout } from './compute.js'
 import type { Counters } from './counters.js'
 import type { LaneWrite } from './lane.js'
-import { encodeRecordInto } from './segment-format.js'
-import type { RecordSpec } from './segment-writer.js'
+import type { Extent } from './map-index.js'
 
 /**
- * A host write waiting in the lane.
+ * A host write waiting in the lane. Its data was copied into `slab` (shared memory) when
+ * it was called, and its analysis (pattern detection, fingerprints) started right away on
+ * the compute workers; `analyzed` settles when the slab holds the results.
  *
  * @example
  * ```ts
- * lane.write({ volumeId: 'v1', offset: 0, data, resolve, reject })
+ * lane.write({ volumeId: 'v1', offset: 0, data, slab, layout, analyzed, resolve, reject })
  * ```
  */
 export interface WriteRequest extends LaneWrite {
   readonly volumeId: string
   readonly offset: number
+  readonly slab: Uint8Array
+  readonly layout: SlabLayout
+  readonly analyzed: Promise<void>
   readonly resolve: (result: EngineWriteResult) => void
   readonly reject: (error: unknown) => void
 }
@@ -30,41 +35,35 @@ export interface WriteRequest extends LaneWrite {
 export type MakeRoom = () => Promise<boolean>
 
 /**
- * The state of one block after the batch: a reference or a pattern, and its bytes.
+ * A chunk a write stores: new block ids `[id, id + members.length)`, then, once encoded,
+ * its record.
  *
  * @example
  * ```ts
- * const slot: Slot = { mapId: 1, idx: 0, len: 12, pblock: 7, pattern: null, content }
+ * for (const chunk of plan.chunks) console.log(chunk.id, chunk.record?.length)
  * ```
  */
-export interface Slot {
-  readonly mapId: number
-  readonly idx: number
-  readonly len: number
-  readonly pblock: number | null
-  readonly pattern: Uint8Array | null
-  readonly content: Uint8Array
-}
-
-/**
- * A block the batch stores: a new fingerprint, encoded.
- *
- * @example
- * ```ts
- * for (const block of planner.newBlocks) console.log(block.id, block.recordLength)
- * ```
- */
-export interface NewBlock {
+export interface NewChunk {
   readonly id: number
-  readonly fingerprint: Buffer
-  readonly logicalLength: number
+  /** Block indexes of the members in the write's data. */
+  readonly members: number[]
+  /**
+   * The write's fingerprints (a view of its slab): member `i`'s starts at word
+   * `members[i] * 8`.
+   */
+  readonly fps: Int32Array
+  lastLength: number
+  /** The policy's codec, tried on the chunk. */
   readonly codec: number
-  readonly payload: Uint8Array
-  readonly recordLength: number
+  /** Set by encoding. */
+  record?: Uint8Array
+  storedCodec?: number
+  rawLength?: number
+  sha?: Buffer
 }
 
 /**
- * What one write will do, before it is admitted.
+ * What one write will do.
  *
  * @example
  * ```ts
@@ -74,50 +73,16 @@ export interface NewBlock {
 export interface ItemPlan {
   readonly request: WriteRequest
   readonly mapId: number
-  readonly slots: Slot[]
-  readonly newBlocks: NewBlock[]
-  readonly refDelta: Map<number, number>
+  /** Blocks `[from, to)` of the map the write replaces. */
+  readonly from: number
+  readonly to: number
+  /** The new content of those blocks. */
+  readonly runs: Extent[]
+  readonly chunks: NewChunk[]
+  /** Used length of the last block (after merging a partial block). */
+  readonly lastLength: number
   readonly counters: Counters
-  usedDelta: number
-  result: EngineWriteResult
-}
-
-/**
- * What a write did, for its result.
- *
- * @example
- * ```ts
- * const tally: Tally = { produced: 0, stored: 0, deduplicated: false, compressed: false }
- * ```
- */
-export interface Tally {
-  /** Logical bytes of the blocks the write produced (partial blocks merged). */
-  produced: number
-  /** Payload bytes it stored. */
-  stored: number
+  /** Logical bytes of the blocks the write produced. */
+  readonly produced: number
   deduplicated: boolean
-  compressed: boolean
-}
-
-/**
- * The record of a new block, encoded straight into the segment buffer.
- *
- * @example
- * ```ts
- * await appendRecords(ctx, 'user', planner.newBlocks.map(recordSpec))
- * ```
- */
-export function recordSpec(block: NewBlock): RecordSpec {
-  return {
-    size: block.recordLength,
-    encode: (out: Buffer, at: number) => {
-      encodeRecordInto(out, at, {
-        pblockId: block.id,
-        codec: block.codec,
-        logicalLength: block.logicalLength,
-        fingerprint: block.fingerprint,
-        payload: block.payload,
-      })
-    },
-  }
 }

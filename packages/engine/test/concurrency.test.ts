@@ -35,6 +35,20 @@ describe('concurrency', () => {
     expect(await engine.fsck()).toEqual([])
   })
 
+  it('never dedupes against a block its own batch overwrote', async () => {
+    // One batch: each write replaces the one before, so all but the last new block die in
+    // the commit that stores them; their fingerprints must not stay in the dedupe index.
+    const versions = Array.from({ length: 8 }, (_, i) => pseudoRandomBytes(BLOCK_SIZE, 500 + i))
+    await Promise.all(versions.map((v) => engine.write('v', 0, v)))
+    for (const [i, v] of versions.slice(0, 3).entries()) {
+      await engine.createVolume(`other-${i}`, MiB)
+      await engine.write(`other-${i}`, 0, v)
+      expect(await engine.read(`other-${i}`, 0, BLOCK_SIZE)).toEqual(v)
+    }
+    expect(await engine.read('v', 0, BLOCK_SIZE)).toEqual(versions[7])
+    expect(await engine.fsck()).toEqual([])
+  })
+
   it('takes a snapshot between queued writes at exactly that point', async () => {
     const first = pseudoRandomBytes(2 * BLOCK_SIZE, 10)
     const second = pseudoRandomBytes(2 * BLOCK_SIZE, 11)

@@ -1,23 +1,29 @@
 import { runBlockEngineSuite } from '@pstorage/core/testing'
-import { createFlashEngine } from '../src/index.js'
+import { createFlashEngine, type FlashEngineOptions } from '../src/index.js'
 import { tempDir, testOptions } from './helpers.js'
 
-let dir: ReturnType<typeof tempDir> | undefined
-
-runBlockEngineSuite({
-  name: 'flash engine',
-  create: () => {
-    dir = tempDir()
-    // Background maintenance on, as in production.
-    return createFlashEngine(testOptions(dir.path, { backgroundMaintenance: true }))
-  },
-  reopen: async (engine) => {
-    await engine.close()
-    if (!dir) throw new Error('no data directory')
-    return createFlashEngine(testOptions(dir.path, { backgroundMaintenance: true }))
-  },
-  destroy: () => {
-    dir?.remove()
-    dir = undefined
-  },
-})
+/** The conformance suite, with compute workers (the default) and without (computeThreads 0). */
+for (const [name, extra] of [
+  ['flash engine', {}],
+  ['flash engine, no compute workers', { computeThreads: 0 }],
+] as [string, Partial<FlashEngineOptions>][]) {
+  let dir: ReturnType<typeof tempDir> | undefined
+  // Background maintenance on, as in production.
+  const options = (path: string) => testOptions(path, { backgroundMaintenance: true, ...extra })
+  runBlockEngineSuite({
+    name,
+    create: () => {
+      dir = tempDir()
+      return createFlashEngine(options(dir.path))
+    },
+    reopen: async (engine) => {
+      await engine.close()
+      if (!dir) throw new Error('no data directory')
+      return createFlashEngine(options(dir.path))
+    },
+    destroy: () => {
+      dir?.remove()
+      dir = undefined
+    },
+  })
+}

@@ -86,8 +86,8 @@ describe('integrity: scrub and verified reads', () => {
 
   it('catches a damaged record header in fsck and scrub', async () => {
     await engine.close()
-    // The record header is the 64 bytes before the payload: corrupt its id field.
-    flipByte(dir.path, victim.subarray(0, 64), -64 + 16)
+    // The record header is the 32 bytes before the payload: corrupt its chunk id field.
+    flipByte(dir.path, victim.subarray(0, 64), -32 + 20)
     engine = await createFlashEngine(testOptions(dir.path))
     const fsckIssues = await engine.fsck()
     expect(fsckIssues.map((i) => i.kind)).toContain('index_mismatch')

@@ -229,6 +229,37 @@ describe('data reduction on the real engine', () => {
     )
     await client.deleteVolume(volume.id)
   })
+
+  it('chooses the reduction policy per volume; the metrics name the algorithm in use', async () => {
+    const dense = await client.createVolume({
+      name: 'dense',
+      size_gb: 1,
+      reduction_policy: 'dense',
+    })
+    expect(dense.reduction_policy).toBe('dense')
+    const text = new TextEncoder().encode(
+      Array.from({ length: 6000 }, (_, i) => `line ${i % 97} of a very regular log\n`).join(''),
+    )
+    const written = await client.writeVolume(dense.id, {
+      offset: 0,
+      data: Buffer.from(text.subarray(0, 32 * 4096)).toString('base64'),
+    })
+    expect(written.was_compressed).toBe(true)
+    const metrics = ReductionMetricsSchema.parse(await client.getReductionMetrics())
+    expect(metrics.compression.algorithm).toMatch(/zstd|brotli/)
+    const back = await client.readVolume(dense.id, { offset: 0, length: 32 * 4096 })
+    expect(Buffer.from(back.data, 'base64').equals(Buffer.from(text.subarray(0, 32 * 4096)))).toBe(
+      true,
+    )
+    const clone = await client.cloneVolume(dense.id, { name: 'dense-clone' })
+    expect(clone.reduction_policy).toBe('dense')
+    const bad = await apiError(
+      client.createVolume({ name: 'x', size_gb: 1, reduction_policy: 'gzip' as never }),
+    )
+    expect(bad.status).toBe(422)
+    await client.deleteVolume(clone.id)
+    await client.deleteVolume(dense.id)
+  })
 })
 
 describe('health', () => {

@@ -1516,6 +1516,12 @@ export interface components {
             /** @example production-db */
             name: string;
             /**
+             * @description Data reduction of the volume: `lz4` (default: fast, LZ4 per small group of blocks) or `dense` (zstd over larger groups: smaller, slower to read). Clones and restores keep it.
+             * @example lz4
+             * @enum {string}
+             */
+            reduction_policy?: "lz4" | "dense";
+            /**
              * @description Size in GiB, > 0 and <= 1024; rounded up to whole 4 KiB blocks
              * @example 100
              */
@@ -2435,6 +2441,11 @@ export interface components {
             id: string;
             /** @example production-db */
             name: string;
+            /**
+             * @example lz4
+             * @enum {string}
+             */
+            reduction_policy: "lz4" | "dense";
             /** @example 1 */
             reduction_ratio: number;
             /** @example 107374182400 */

@@ -26,6 +26,9 @@ export const VolumeStateSchema = z.enum(['available', 'creating', 'deleting', 'e
 export type VolumeState = z.infer<typeof VolumeStateSchema>
 
 /** A volume, exactly as seeds/001 shows it ("Create Volume", response). */
+/** The data-reduction policy of a volume (the engine's `ReductionPolicy`). */
+export const ReductionPolicySchema = z.enum(['lz4', 'dense']).meta({ example: 'lz4' })
+
 export const VolumeSchema = z
   .object({
     id: IdSchema,
@@ -40,6 +43,7 @@ export const VolumeSchema = z
       .record(z.string(), z.string())
       .meta({ example: { env: 'production', app: 'postgres' } }),
     reduction_ratio: z.number().min(1).meta({ example: 1.0 }),
+    reduction_policy: ReductionPolicySchema,
   })
   .meta({ id: 'Volume' })
 export type Volume = z.infer<typeof VolumeSchema>
@@ -51,6 +55,10 @@ export const CreateVolumeRequestSchema = z
     size_gb: SizeGbSchema,
     description: DescriptionSchema.optional().meta({ example: 'PostgreSQL data volume' }),
     tags: TagsSchema.optional(),
+    reduction_policy: ReductionPolicySchema.optional().meta({
+      description:
+        'Data reduction of the volume: `lz4` (default: fast, LZ4 per small group of blocks) or `dense` (zstd over larger groups: smaller, slower to read). Clones and restores keep it.',
+    }),
   })
   .meta({ id: 'CreateVolumeRequest' })
 export type CreateVolumeRequest = z.infer<typeof CreateVolumeRequestSchema>

@@ -65,6 +65,7 @@ export async function toVolume(engine: BlockEngine, row: VolumeRow): Promise<Vol
     updated_at: row.updated_at,
     tags: JSON.parse(row.tags) as Record<string, string>,
     reduction_ratio: stats?.reduction_ratio ?? 1,
+    reduction_policy: row.policy === 'dense' ? 'dense' : 'lz4',
   }
 }
 
@@ -118,11 +119,13 @@ export function createVolumeService(deps: ServiceDeps) {
         state: 'available',
         description: request.description ?? null,
         tags: JSON.stringify(request.tags ?? {}),
-        policy: 'lz4',
+        policy: request.reduction_policy ?? 'lz4',
         created_at: now,
         updated_at: now,
       }
-      await engine.createVolume(newRow.id, newRow.size_bytes, { policy: 'lz4' })
+      await engine.createVolume(newRow.id, newRow.size_bytes, {
+        policy: request.reduction_policy ?? 'lz4',
+      })
       return register(newRow)
     },
 

@@ -1,0 +1,66 @@
+import { createHash } from 'node:crypto'
+import { mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { describe, expect, it } from 'vitest'
+import { BlockIndex } from './block-index.js'
+import { FingerprintIndex } from './fp-index.js'
+import { MetaTable, openMetadataDb } from './metadata-db.js'
+
+const fp = (i: number) => createHash('sha256').update(`block ${i}`).digest()
+
+describe('the staged dedupe index', () => {
+  it('stages new fingerprints in memory, merges them into SQLite in batches, survives reopen', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pstorage-fpindex-'))
+    try {
+      const path = join(dir, 'metadata.sqlite')
+      let db = openMetadataDb(path, 1 << 20)
+      let blocks = new BlockIndex(db)
+      let index = new FingerprintIndex(db, blocks, new MetaTable(db), 1, 8)
+      let next = 1
+      const commit = (n: number) => {
+        const ids = Array.from({ length: n }, () => next++)
+        db.transaction(() =>
+          blocks.insert(ids.map((id) => ({ id, fp: fp(id), slot: 0, refs: 1 }))),
+        )()
+        index.reserve(n, next)
+        for (const id of ids) stage(id)
+      }
+      const stage = (id: number) => {
+        const words = new Int32Array(Uint8Array.from(fp(id)).buffer)
+        index.put(words, 0, id)
+      }
+      commit(5)
+      expect(index.watermark).toBe(1)
+      expect(index.stagedBytes(fp(3))).toBe(3)
+      commit(5) // 10 > 8: everything below id 11 goes to SQLite
+      expect(index.watermark).toBe(11)
+      expect(index.stagedCount).toBe(0)
+      const probe = Buffer.concat([fp(2), fp(99), fp(10)])
+      expect(blocks.probe(probe, 3)).toEqual([
+        { i: 0, id: 2 },
+        { i: 2, id: 10 },
+      ])
+      commit(3)
+      expect(index.stagedBytes(fp(12))).toBe(12)
+      expect(blocks.probe(fp(12), 1)).toEqual([])
+      db.close()
+      // Reopen: blocks above the watermark are staged again from pblocks.
+      db = openMetadataDb(path, 1 << 20)
+      blocks = new BlockIndex(db)
+      index = new FingerprintIndex(db, blocks, new MetaTable(db), next, 8)
+      expect(index.watermark).toBe(11)
+      expect(index.stagedBytes(fp(12))).toBe(12)
+      expect(blocks.probe(fp(4), 1)).toEqual([{ i: 0, id: 4 }])
+      // A dead block leaves the index with its row.
+      db.transaction(() => {
+        blocks.addRefs(4, 4, -1)
+        blocks.deleteDead()
+      })()
+      expect(blocks.probe(fp(4), 1)).toEqual([])
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+})
