@@ -8,7 +8,6 @@ import {
   mimeTypeOf,
   normalizeBackendPath,
   normalizeDeletePaths,
-  PStorageError,
   paginate,
   resolveListLimit,
   resolveRange,
