@@ -45,6 +45,11 @@ export interface Host {
   isDirectory(path: string): Promise<boolean>
   /** Free and total bytes of the file system holding `dir` (POSIX `df -Pk`). */
   space(dir: string): Promise<{ freeBytes: number; totalBytes: number }>
+  /**
+   * The space of the backing directory, for a driver's `probe`: `service_unavailable` if
+   * the directory is missing on the host.
+   */
+  backingSpace(dir: string): Promise<{ freeBytes: number; totalBytes: number }>
   /** The content of `path`, or `null` if it does not exist in `dir`. */
   read(dir: string, path: string): Promise<string | null>
   /** Writes `content` to `path` atomically (temp file + rename), mode 0600. */
@@ -130,7 +135,7 @@ export function createHost(runner: CommandRunner, scope: string): Host {
     return { kind: 'file', size: Number(size) }
   }
 
-  return {
+  const host: Host = {
     runner,
     run,
     failure,
@@ -154,6 +159,16 @@ export function createHost(runner: CommandRunner, scope: string): Host {
       if (!m) throw failure(['df', '-Pk', '--', dir], result)
       return { totalBytes: Number(m[1]) * 1024, freeBytes: Number(m[3]) * 1024 }
     },
+    async backingSpace(dir) {
+      if (!(await host.isDirectory(dir))) {
+        throw iscsiError(
+          scope,
+          'service_unavailable',
+          `The backing directory ${dir} is missing on ${runner.target}`,
+        )
+      }
+      return host.space(dir)
+    },
     async read(dir, path) {
       const result = await run(['cat', '--', path], { allow: [1] })
       if (result.code === 0) return result.stdout
@@ -166,4 +181,5 @@ export function createHost(runner: CommandRunner, scope: string): Host {
       await run(['mv', '-f', '-T', '--', temp, path])
     },
   }
+  return host
 }

@@ -165,12 +165,7 @@ export function createTargetcliDriver(options: TargetcliDriverOptions): TargetDr
       const result = await host.run(['targetcli', 'version'])
       const version = /version\s+(\S+)/.exec(`${result.stdout}\n${result.stderr}`)?.[1]
       if (!version) throw host.failure(['targetcli', 'version'], result)
-      if (!(await host.isDirectory(backingDir)))
-        throw error(
-          'service_unavailable',
-          `The backing directory ${backingDir} is missing on ${runner.target}`,
-        )
-      const space = await host.space(backingDir)
+      const space = await host.backingSpace(backingDir)
       return { manager: DRIVER_NAME, version, backingDir, ...space }
     },
 

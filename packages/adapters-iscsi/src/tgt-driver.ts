@@ -90,12 +90,7 @@ export function createTgtDriver(options: TgtDriverOptions): TargetDriver {
           { cause },
         )
       })
-      if (!(await host.isDirectory(backingDir)))
-        throw error(
-          'service_unavailable',
-          `The backing directory ${backingDir} is missing on ${runner.target}`,
-        )
-      const space = await host.space(backingDir)
+      const space = await host.backingSpace(backingDir)
       return { manager: DRIVER_NAME, version, backingDir, ...space }
     },
 

@@ -5,8 +5,8 @@ import {
   type BackendStats,
   backendError,
   baseName,
-  type DeleteResult,
   decodeListCursor,
+  deleteEach,
   type ErrorCode,
   isTemplateName,
   mimeTypeOf,
@@ -267,22 +267,17 @@ export function createS3Driver(options: S3DriverOptions): BackendDriver {
     async delete(paths) {
       live()
       const rels = normalizeDeletePaths(paths).map(fits) // all refused up front, or none
-      const results: DeleteResult[] = []
-      for (const rel of rels) {
-        try {
-          await guard(rel, async () => {
+      return deleteEach(
+        rels,
+        (rel) =>
+          guard(rel, async () => {
             const { file, dir } = await probe(rel)
             if (!file && !dir) throw notFound(rel)
             if (dir) await tree.removeTree(dirKeyOf(rel))
             if (file) await store.remove(keyOf(rel))
-          })
-          results.push({ path: toApiPath(rel), deleted: true })
-        } catch (error) {
-          const { code, detail } = toStorageError(error, toApiPath(rel))
-          results.push({ path: toApiPath(rel), deleted: false, error: { code, detail } })
-        }
-      }
-      return results
+          }),
+        (error, rel) => toStorageError(error, toApiPath(rel)),
+      )
     },
 
     async move(from, to, options = {}) {

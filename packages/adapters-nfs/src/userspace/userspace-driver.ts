@@ -3,8 +3,8 @@ import {
   type BackendDriver,
   backendError,
   baseName,
-  type DeleteResult,
   decodeListCursor,
+  deleteEach,
   mimeTypeOf,
   normalizeBackendPath,
   normalizeDeletePaths,
@@ -218,22 +218,20 @@ export function createUserspaceDriver(o: ResolvedUserspaceOptions): BackendDrive
       const rels = normalizeDeletePaths(paths)
       for (const rel of rels) assertNotReserved(rel)
       const s = await session()
-      const results: DeleteResult[] = []
-      for (const rel of rels) {
-        try {
+      return deleteEach(
+        rels,
+        async (rel) => {
           const found = await locateEntry(s, rel)
           if (found.attrs.type === FTYPE3.DIR) {
             await removeTree(s, found.fh)
             await s.nfs.rmdir(found.parent!, found.name)
           } else await s.nfs.remove(found.parent!, found.name)
-          results.push({ path: toApiPath(rel), deleted: true })
-        } catch (error) {
+        },
+        (error, rel) => {
           if (closed) throw closedError()
-          const { code, detail } = asStorageError(error, rel)
-          results.push({ path: toApiPath(rel), deleted: false, error: { code, detail } })
-        }
-      }
-      return results
+          return asStorageError(error, rel)
+        },
+      )
     },
 
     async move(from, to, options = {}) {

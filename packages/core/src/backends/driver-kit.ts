@@ -1,6 +1,6 @@
 import { type ErrorCode, PStorageError } from '../errors.js'
-import type { BackendDriver, ReadOptions } from '../ports/backend-driver.js'
-import { normalizeBackendPath } from './path.js'
+import type { BackendDriver, DeleteResult, ReadOptions } from '../ports/backend-driver.js'
+import { normalizeBackendPath, toApiPath } from './path.js'
 
 /** Most paths one `delete` call takes (OWASP API4: bound bulk operations). */
 export const MAX_DELETE_PATHS = 1000
@@ -158,4 +158,33 @@ export function assertMovable(src: string, dst: string): void {
   if (src === '' || dst === '') throw new PStorageError('bad_request', 'The root cannot move')
   if (src === dst || dst.startsWith(`${src}/`))
     throw new PStorageError('bad_request', 'Cannot move a path onto or into itself')
+}
+
+/**
+ * The per-path loop of a driver's `delete`: removes each (normalised) path in order and
+ * reports it, turning a failure into that path's `error` instead of throwing. `asError`
+ * maps a native failure to the port's code and detail (it may rethrow what must end the
+ * whole call, a closed driver for instance).
+ *
+ * @example
+ * ```ts
+ * return deleteEach(rels, (rel) => removeOne(rel), (e, rel) => fsError(e, rel))
+ * ```
+ */
+export async function deleteEach(
+  rels: readonly string[],
+  remove: (rel: string) => Promise<void>,
+  asError: (error: unknown, rel: string) => { code: ErrorCode; detail: string },
+): Promise<DeleteResult[]> {
+  const results: DeleteResult[] = []
+  for (const rel of rels) {
+    try {
+      await remove(rel)
+      results.push({ path: toApiPath(rel), deleted: true })
+    } catch (error) {
+      const { code, detail } = asError(error, rel)
+      results.push({ path: toApiPath(rel), deleted: false, error: { code, detail } })
+    }
+  }
+  return results
 }

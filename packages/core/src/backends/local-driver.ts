@@ -3,8 +3,14 @@ import { access, lstat, mkdir, realpath, stat, statfs, unlink } from 'node:fs/pr
 import { dirname, isAbsolute, join } from 'node:path'
 import { z } from 'zod'
 import type { PStorageError } from '../errors.js'
-import type { BackendDriver, DeleteResult, StorageFile } from '../ports/backend-driver.js'
-import { assertMovable, backendError, normalizeDeletePaths, resolveRange } from './driver-kit.js'
+import type { BackendDriver, StorageFile } from '../ports/backend-driver.js'
+import {
+  assertMovable,
+  backendError,
+  deleteEach,
+  normalizeDeletePaths,
+  resolveRange,
+} from './driver-kit.js'
 import { decodeListCursor, paginate, resolveListLimit } from './listing.js'
 import { addressableEntries, describeEntry, lstatOrNone } from './local-entries.js'
 import {
@@ -223,20 +229,16 @@ export function createLocalDriver(config: LocalDriverConfig): BackendDriver {
       const rels = normalizeDeletePaths(paths)
       for (const rel of rels) assertNotReserved(rel)
       const b = await base()
-      const results: DeleteResult[] = []
-      for (const rel of rels) {
-        try {
+      return deleteEach(
+        rels,
+        async (rel) => {
           const { abs, st } = await entry(b, rel)
           if (st.isDirectory()) await removeTree(b, abs)
           else await unlink(abs)
           await fsyncDir(dirname(abs))
-          results.push({ path: toApiPath(rel), deleted: true })
-        } catch (error) {
-          const { code, detail } = fsError(error, rel)
-          results.push({ path: toApiPath(rel), deleted: false, error: { code, detail } })
-        }
-      }
-      return results
+        },
+        fsError,
+      )
     },
 
     async move(from, to, options = {}) {
