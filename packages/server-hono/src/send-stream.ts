@@ -1,6 +1,6 @@
 import { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
-import { pipeline } from 'node:stream/promises'
+import { finished, pipeline } from 'node:stream/promises'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import type { Context } from 'hono'
 
@@ -18,20 +18,64 @@ export async function sendStream(
   status: 200 | 206,
   chunks: AsyncIterable<Uint8Array>,
 ): Promise<Response> {
-  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing
-  if (!(outgoing instanceof ServerResponse)) return c.body(ReadableStream.from(chunks), status)
-  // Security headers are added after the handler returns: set the one that matters for a
-  // byte stream here (the rest describe HTML documents).
-  const headers: Record<string, string> = { 'x-content-type-options': 'nosniff' }
-  c.res.headers.forEach((value, key) => {
-    headers[key] = value
-  })
-  outgoing.writeHead(status, headers)
+  const outgoing = nodeResponse(c)
+  if (!outgoing) return c.body(ReadableStream.from(chunks), status)
+  outgoing.writeHead(status, headersOf(c))
   await pipeline(Readable.from(chunks, { objectMode: false }), outgoing).catch(() => {
     // The client went away, or a read failed mid-stream (a corrupt block): pipeline has
     // destroyed the socket, so the client sees a body shorter than Content-Length, never
     // wrong bytes, and there is nothing left to answer.
   })
-  // Tells node-server the answer is out; the status is what the request log reports.
+  return alreadySent(status)
+}
+
+/**
+ * Answers `status` with a body made of `parts`, strings written as Latin-1 (callers pass
+ * ASCII, such as base64). On Node, each part goes to the socket as it is: a multi-MiB
+ * string is neither concatenated, nor flattened, nor scanned for its UTF-8 length, nor
+ * copied into a Buffer the garbage collector has to account for.
+ */
+export async function sendParts(
+  c: Context,
+  status: 200,
+  parts: readonly (string | Uint8Array)[],
+): Promise<Response> {
+  const bytes = parts.map((p) => (typeof p === 'string' ? p.length : p.byteLength))
+  c.header('Content-Length', String(bytes.reduce((a, b) => a + b, 0)))
+  const outgoing = nodeResponse(c)
+  if (!outgoing) {
+    const body = Buffer.concat(
+      parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)),
+    )
+    return c.body(body, status)
+  }
+  outgoing.writeHead(status, headersOf(c))
+  outgoing.cork()
+  for (const part of parts) outgoing.write(part, 'latin1')
+  outgoing.end()
+  outgoing.uncork()
+  await finished(outgoing).catch(() => {
+    // The client went away: nothing left to answer.
+  })
+  return alreadySent(status)
+}
+
+function nodeResponse(c: Context): ServerResponse | undefined {
+  const outgoing = (c.env as { outgoing?: unknown } | undefined)?.outgoing
+  return outgoing instanceof ServerResponse ? outgoing : undefined
+}
+
+/** The headers set on `c`; security headers are added after the handler returns, so the
+ * one that matters for a raw body is set here (the rest describe HTML documents). */
+function headersOf(c: Context): Record<string, string> {
+  const headers: Record<string, string> = { 'x-content-type-options': 'nosniff' }
+  c.res.headers.forEach((value, key) => {
+    headers[key] = value
+  })
+  return headers
+}
+
+/** Tells node-server the answer is out; the status is what the request log reports. */
+function alreadySent(status: number): Response {
   return new Response(null, { status, headers: { [ALREADY_SENT]: 'true' } })
 }

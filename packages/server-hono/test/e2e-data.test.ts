@@ -99,6 +99,26 @@ describe('binary data path', () => {
     expect(Buffer.from(json.data, 'base64').equals(chunk.subarray(4096, 5096))).toBe(true)
   })
 
+  it('answers a JSON read with one exact document, as c.json would', async () => {
+    // The read route writes its base64 straight to the socket: check the framing by hand.
+    const offset = 45 * MiB
+    const bytes = Buffer.from(pseudoRandomBytes(3 * MiB + 5, 11))
+    await client.uploadVolumeData(volumeId, bytes, { offset })
+    const response = await fetch(
+      `${server.url}/api/v1/volumes/${volumeId}/read?offset=${offset}&length=${bytes.length}`,
+      { headers: bearer() },
+    )
+    expect(response.status).toBe(200)
+    expect(response.headers.get('content-type')).toBe('application/json')
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff')
+    const text = await response.text()
+    expect(Number(response.headers.get('content-length'))).toBe(Buffer.byteLength(text))
+    const document = JSON.parse(text)
+    expect(Object.keys(document)).toEqual(['volume_id', 'offset', 'size', 'data'])
+    expect(document).toMatchObject({ volume_id: volumeId, offset, size: bytes.length })
+    expect(Buffer.compare(Buffer.from(document.data, 'base64'), bytes)).toBe(0)
+  })
+
   it('accepts Content-Range for the offset, as curl uploads do', async () => {
     const body = Buffer.from('raw bytes via content-range')
     const offset = 50 * MiB

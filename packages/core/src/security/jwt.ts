@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto'
+import { randomUUID, webcrypto } from 'node:crypto'
 import { errors, jwtVerify, SignJWT } from 'jose'
 import { PStorageError } from '../errors.js'
 import type { Clock } from '../ports/clock.js'
@@ -102,6 +102,13 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   if (!issuer || !audience) configError('issuer and audience are required')
   // A private copy: later changes to the caller's buffer cannot change the key.
   const secret = Uint8Array.from(options.secret)
+  // Imported once: handing jose the raw bytes would import the key again on every request.
+  let key: Promise<webcrypto.CryptoKey> | undefined
+  const hmacKey = () =>
+    (key ??= webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+      'verify',
+    ]))
 
   return Object.freeze({
     async issue(subject: { sub: string; role: Role; tv: number }) {
@@ -127,13 +134,13 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
         .setJti(claims.jti)
         .setIssuedAt(iat)
         .setExpirationTime(claims.exp)
-        .sign(secret)
+        .sign(await hmacKey())
       return { token, claims }
     },
 
     async verify(token: string): Promise<AccessTokenClaims> {
       if (typeof token !== 'string' || token.length > MAX_TOKEN_LENGTH) throw invalid()
-      const { payload } = await jwtVerify(token, secret, {
+      const { payload } = await jwtVerify(token, await hmacKey(), {
         algorithms: [ACCESS_TOKEN_ALG],
         typ: ACCESS_TOKEN_TYP,
         issuer,

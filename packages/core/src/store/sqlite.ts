@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs'
 import { dirname } from 'node:path'
 import SQLite from 'better-sqlite3'
-import { Kysely, Migrator, SqliteDialect, sql } from 'kysely'
+import { Kysely, Migrator, type SqliteDatabase, SqliteDialect, sql } from 'kysely'
 import type { MetadataStore } from '../ports/metadata-store.js'
 import type { Database } from './database.js'
 import { migrationProvider } from './migrations.js'
@@ -10,6 +10,36 @@ import { migrationProvider } from './migrations.js'
 export interface SqliteStoreOptions {
   /** Path of the database file, or `':memory:'`. Parent directories are created. */
   readonly filename: string
+}
+
+/** Prepared statements kept per connection; queries are built from a bounded set of shapes. */
+const STATEMENT_CACHE = 512
+
+/**
+ * `sqlite` with its prepared statements reused: Kysely prepares every query it runs, and
+ * preparing costs more than running the point lookups every request makes (principal,
+ * token denylist, volume row). Safe because Kysely runs one query at a time per connection
+ * (a streamed query holds the connection until it ends), and SQLite re-prepares a
+ * statement whose schema changed.
+ */
+function cached(sqlite: SQLite.Database): SqliteDatabase {
+  const statements = new Map<string, SQLite.Statement>()
+  return {
+    close: () => sqlite.close(),
+    prepare(query: string) {
+      let statement = statements.get(query)
+      if (statement) statements.delete(query)
+      else {
+        statement = sqlite.prepare(query)
+        if (statements.size >= STATEMENT_CACHE) {
+          statements.delete(statements.keys().next().value as string)
+        }
+      }
+      // Most recently used last: the first key is the one evicted.
+      statements.set(query, statement)
+      return statement
+    },
+  }
 }
 
 /**
@@ -29,7 +59,7 @@ export function createSqliteStore(options: SqliteStoreOptions): MetadataStore {
   sqlite.pragma('synchronous = FULL')
   sqlite.pragma('foreign_keys = ON')
   sqlite.pragma('busy_timeout = 5000')
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: sqlite }) })
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: cached(sqlite) }) })
   return Object.freeze({
     db,
     async migrate() {
