@@ -43,7 +43,7 @@ export type JobResult<Op extends ComputeJob['op']> = Op extends 'analyze'
   ? null
   : Op extends 'encode'
     ? { meta: Float64Array; hashes: Uint8Array }
-    : ArrayBuffer | { chunk: number; reason: string }
+    : ArrayBuffer | Uint8Array | { chunk: number; reason: string }
 
 /**
  * Runs a job and names the buffers to transfer back (never shared memory).

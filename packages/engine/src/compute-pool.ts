@@ -124,7 +124,10 @@ export class ComputePool {
     return { meta, hashes }
   }
 
-  /** Verifies, decodes and scatters a read; the output buffer is transferred there and back. */
+  /**
+   * Verifies, decodes and scatters a read; an ArrayBuffer output is transferred there and
+   * back, a view of shared memory is written in place.
+   */
   async read(job: ReadJob): Promise<JobResult<'read'>> {
     if (this.threads === 0) return runJob({ op: 'read', read: job }).result as JobResult<'read'>
     const transfer = [job.output, job.chunks.buffer, job.hashes.buffer, job.pieces.buffer].filter(

@@ -331,11 +331,12 @@ export interface ReadJob {
   readonly pieces: Float64Array
   readonly units: Uint8Array
   /**
-   * The output, not necessarily zeroed: allocated by the reader's thread and transferred
-   * there and back (memory freed later returns to that thread's allocator arena instead of
-   * piling up in the workers'). Pieces are in output order; gaps are zero-filled.
+   * The output, not necessarily zeroed: an ArrayBuffer allocated by the reader's thread and
+   * transferred there and back (memory freed later returns to that thread's allocator arena
+   * instead of piling up in the workers'), or a view of shared memory written in place.
+   * Pieces are in output order; gaps are zero-filled.
    */
-  readonly output: ArrayBuffer
+  readonly output: ArrayBuffer | Uint8Array
 }
 
 /**
@@ -347,8 +348,10 @@ export interface ReadJob {
  * const result = runRead(job)
  * ```
  */
-export function runRead(job: ReadJob): ArrayBuffer | { chunk: number; reason: string } {
-  const out = new Uint8Array(job.output)
+export function runRead(
+  job: ReadJob,
+): ArrayBuffer | Uint8Array | { chunk: number; reason: string } {
+  const out = job.output instanceof Uint8Array ? job.output : new Uint8Array(job.output)
   const p = job.pieces
   // The output is not zero-filled when allocated: zero what no piece covers.
   let end = 0

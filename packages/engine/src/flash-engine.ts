@@ -23,7 +23,7 @@ import type { MapRow } from './map-index.js'
 import { openContext } from './open-context.js'
 import type { FlashEngineOptions } from './options.js'
 import { POLICY_SPECS, REDUCTION_POLICIES } from './policy.js'
-import { readRange } from './read-path.js'
+import { readRange, readRangeInto } from './read-path.js'
 import { reapDead } from './reap.js'
 import { recover } from './recovery.js'
 import { scrub } from './scrub.js'
@@ -54,6 +54,13 @@ export const DRIVER_NAME = 'flash'
  * ```
  */
 export interface FlashEngine extends BlockEngine {
+  /**
+   * Fills `target` with bytes `[offset, offset + target.length)` of a volume, verified like
+   * `read()`: for streaming readers that reuse their buffers, so nothing is allocated per
+   * read (a `SharedArrayBuffer`-backed target is even written in place by the workers).
+   * `target` must not be used until the promise settles; on failure its content is undefined.
+   */
+  readInto(volumeId: string, offset: number, target: Uint8Array): Promise<void>
   /** Checks metadata and segment consistency; [] means consistent. */
   fsck(): Promise<IntegrityIssue[]>
   /** Reads and verifies every live block; [] means nothing is corrupt. */
@@ -214,6 +221,15 @@ function buildEngine(ctx: EngineContext): FlashEngine {
       const end = length === undefined ? Math.max(offset, writtenEndOf(found)) : offset + length
       checkRead(offset, end - offset, found.size)
       return tracked(readRange(ctx, found.id, offset, end))
+    },
+    async readInto(volumeId, offset, target) {
+      open()
+      const found = volume(volumeId)
+      if (!(target instanceof Uint8Array)) {
+        throw new PStorageError('bad_request', 'readInto needs a Uint8Array to fill')
+      }
+      checkRead(offset, target.length, found.size)
+      return tracked(readRangeInto(ctx, found.id, offset, target))
     },
     async writtenEnd(volumeId) {
       open()

@@ -153,13 +153,18 @@ async function readWindowHere(
   }
 }
 
-/** A window decoded and verified by a compute worker; returns its bytes. */
+/**
+ * A window decoded and verified by a compute worker. Without `into`, returns a new buffer
+ * of its bytes. With `into`, fills it: in place when it is shared memory, else through a
+ * pooled shared slab and one copy (either way, no new buffer per read).
+ */
 async function readWindowInWorker(
   ctx: EngineContext,
   mapId: number,
   from: number,
   to: number,
-): Promise<ArrayBuffer> {
+  into?: Uint8Array,
+): Promise<Uint8Array> {
   const plan = planWindow(ctx, mapId, from, to)
   const unpin = pin(ctx, plan.chunks)
   const runs = recordRuns(plan.chunks)
@@ -198,21 +203,29 @@ async function readWindowInWorker(
       )
       hashes.write(row.sha_hex, i * FP_BYTES, FP_BYTES, 'hex')
     }
-    const result = await ctx.pool.read({
-      records,
-      chunks,
-      hashes,
-      pieces: plan.pieces.slice(0, plan.count * PIECE_FIELDS),
-      units: Uint8Array.from(plan.units),
-      // Not zero-filled here: the worker zeroes what no piece covers.
-      output: Buffer.allocUnsafeSlow(to - from).buffer as ArrayBuffer,
-    })
-    if (!(result instanceof ArrayBuffer)) {
-      const row = plan.chunks[result.chunk]!
-      ctx.cache.delete(row.id)
-      throw corruption(row, result.reason)
+    const shared = into?.buffer instanceof SharedArrayBuffer
+    const staging = into && !shared ? SLABS.take(to - from) : undefined
+    try {
+      const result = await ctx.pool.read({
+        records,
+        chunks,
+        hashes,
+        pieces: plan.pieces.slice(0, plan.count * PIECE_FIELDS),
+        units: Uint8Array.from(plan.units),
+        // Not zero-filled here: the worker zeroes what no piece covers.
+        output:
+          staging ?? (shared ? into! : (Buffer.allocUnsafeSlow(to - from).buffer as ArrayBuffer)),
+      })
+      if (!(result instanceof ArrayBuffer || result instanceof Uint8Array)) {
+        const row = plan.chunks[result.chunk]!
+        ctx.cache.delete(row.id)
+        throw corruption(row, result.reason)
+      }
+      if (staging) into!.set(staging)
+      return into ?? new Uint8Array(result as ArrayBuffer)
+    } finally {
+      if (staging) SLABS.give(staging)
     }
-    return result
   } finally {
     SLABS.give(records)
   }
@@ -235,33 +248,59 @@ export async function readRange(
   end: number,
 ): Promise<Uint8Array> {
   const length = Math.max(0, end - offset)
-  const window = WINDOW_BLOCKS * BLOCK
-  if (length < WORKER_READ_BYTES || ctx.pool.threads === 0) {
-    const out = new Uint8Array(length)
-    for (let from = offset; from < end; ) {
-      const to = Math.min(end, (Math.floor(from / window) + 1) * window)
-      await readWindowHere(ctx, mapId, from, to, out.subarray(from - offset, to - offset))
-      from = to
-    }
-    return out
+  if (length >= WORKER_READ_BYTES && ctx.pool.threads > 0 && windows(offset, end).length === 1) {
+    // One window: the worker's transferred output is the result, no copy.
+    return readWindowInWorker(ctx, mapId, offset, end)
   }
-  const bounds: [number, number][] = []
-  for (let from = offset; from < end; ) {
-    const to = Math.min(end, (Math.floor(from / window) + 1) * window)
-    bounds.push([from, to])
-    from = to
-  }
-  if (bounds.length === 1) return new Uint8Array(await readWindowInWorker(ctx, mapId, offset, end))
   const out = new Uint8Array(length)
+  await readRangeInto(ctx, mapId, offset, out)
+  return out
+}
+
+/**
+ * {@link readRange} into `out` (bytes `[offset, offset + out.length)`), for callers that
+ * reuse their buffers: a streaming reader then allocates nothing per read, which keeps the
+ * process's memory flat and its garbage collector idle.
+ *
+ * @example
+ * ```ts
+ * await readRangeInto(ctx, volume.id, 0, buffer)
+ * ```
+ */
+export async function readRangeInto(
+  ctx: EngineContext,
+  mapId: number,
+  offset: number,
+  out: Uint8Array,
+): Promise<void> {
+  const end = offset + out.length
+  const bounds = windows(offset, end)
+  if (out.length < WORKER_READ_BYTES || ctx.pool.threads === 0) {
+    for (const [from, to] of bounds) {
+      await readWindowHere(ctx, mapId, from, to, out.subarray(from - offset, to - offset))
+    }
+    return
+  }
   const depth = Math.max(1, ctx.pool.threads)
   let next = 0
   await Promise.all(
     Array.from({ length: Math.min(depth, bounds.length) }, async () => {
       while (next < bounds.length) {
         const [from, to] = bounds[next++]!
-        out.set(new Uint8Array(await readWindowInWorker(ctx, mapId, from, to)), from - offset)
+        await readWindowInWorker(ctx, mapId, from, to, out.subarray(from - offset, to - offset))
       }
     }),
   )
-  return out
+}
+
+/** `[offset, end)` cut at window boundaries. */
+function windows(offset: number, end: number): [number, number][] {
+  const window = WINDOW_BLOCKS * BLOCK
+  const bounds: [number, number][] = []
+  for (let from = offset; from < end; ) {
+    const to = Math.min(end, (Math.floor(from / window) + 1) * window)
+    bounds.push([from, to])
+    from = to
+  }
+  return bounds
 }
