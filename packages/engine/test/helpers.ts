@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs'
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createFlashEngine, type FlashEngine, type FlashEngineOptions } from '../src/index.js'
@@ -52,4 +52,28 @@ export async function freshEngine(
   const dir = tempDir()
   const engine = await createFlashEngine(testOptions(dir.path, overrides))
   return { engine, dir: dir.path, remove: dir.remove }
+}
+
+/**
+ * Damages the medium behind the engine's back: finds `needle` (bytes of a block stored raw)
+ * in the segment files of a closed engine and XORs the byte `delta` bytes from its start.
+ * Returns the path of the segment changed; throws if no segment holds the needle.
+ *
+ * @example
+ * ```ts
+ * flipSegmentByte(dir.path, data.subarray(0, 64), 10)
+ * ```
+ */
+export function flipSegmentByte(dataDir: string, needle: Uint8Array, delta: number): string {
+  const segments = join(dataDir, 'segments')
+  for (const name of readdirSync(segments)) {
+    const path = join(segments, name)
+    const bytes = readFileSync(path)
+    const at = bytes.indexOf(Buffer.from(needle))
+    if (at < 0) continue
+    bytes[at + delta]! ^= 0x5a
+    writeFileSync(path, bytes)
+    return path
+  }
+  throw new Error('bytes not found in any segment')
 }

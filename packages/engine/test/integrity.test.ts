@@ -1,27 +1,10 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { BLOCK_SIZE, isPStorageError } from '@pstorage/core'
 import { pseudoRandomBytes } from '@pstorage/core/testing'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createFlashEngine, type FlashEngine } from '../src/index.js'
-import { tempDir, testOptions } from './helpers.js'
+import { flipSegmentByte, tempDir, testOptions } from './helpers.js'
 
 const MiB = 1024 * 1024
-
-/** Finds `needle` in the segment files and XORs one byte of it at `delta`. */
-function flipByte(dataDir: string, needle: Uint8Array, delta: number): string {
-  const dir = join(dataDir, 'segments')
-  for (const name of readdirSync(dir)) {
-    const path = join(dir, name)
-    const bytes = readFileSync(path)
-    const at = bytes.indexOf(Buffer.from(needle))
-    if (at < 0) continue
-    bytes[at + delta]! ^= 0x5a
-    writeFileSync(path, bytes)
-    return path
-  }
-  throw new Error('bytes not found in any segment')
-}
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   return promise.then(
@@ -52,7 +35,7 @@ describe('integrity: scrub and verified reads', () => {
 
   it('reports a flipped payload byte in scrub and fails the read with data_corruption', async () => {
     await engine.close()
-    flipByte(dir.path, victim.subarray(0, 64), 1000)
+    flipSegmentByte(dir.path, victim.subarray(0, 64), 1000)
     engine = await createFlashEngine(testOptions(dir.path))
     const issues = await engine.scrub()
     expect(issues).toHaveLength(1)
@@ -77,7 +60,7 @@ describe('integrity: scrub and verified reads', () => {
 
   it('drops a corrupt block from the cache, so reads see the medium after scrub', async () => {
     expect(await engine.read('v', BLOCK_SIZE, BLOCK_SIZE)).toEqual(victim) // now cached
-    flipByte(dir.path, victim.subarray(0, 64), 10)
+    flipSegmentByte(dir.path, victim.subarray(0, 64), 10)
     expect(await engine.scrub()).toHaveLength(1)
     expect(
       isPStorageError(await errorOf(engine.read('v', BLOCK_SIZE, BLOCK_SIZE)), 'data_corruption'),
@@ -87,7 +70,7 @@ describe('integrity: scrub and verified reads', () => {
   it('catches a damaged record header in fsck and scrub', async () => {
     await engine.close()
     // The record header is the 32 bytes before the payload: corrupt its chunk id field.
-    flipByte(dir.path, victim.subarray(0, 64), -32 + 20)
+    flipSegmentByte(dir.path, victim.subarray(0, 64), -32 + 20)
     engine = await createFlashEngine(testOptions(dir.path))
     const fsckIssues = await engine.fsck()
     expect(fsckIssues.map((i) => i.kind)).toContain('index_mismatch')

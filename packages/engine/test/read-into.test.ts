@@ -1,10 +1,8 @@
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { isPStorageError } from '@pstorage/core'
 import { pseudoRandomBytes } from '@pstorage/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFlashEngine, type FlashEngine } from '../src/index.js'
-import { tempDir, testOptions } from './helpers.js'
+import { flipSegmentByte, tempDir, testOptions } from './helpers.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -114,19 +112,7 @@ describe("readInto: reads into the caller's buffers", () => {
     const data = pseudoRandomBytes(2 * MiB, 10) // stored raw: findable in the segment files
     await engine.write('v', 0, data)
     await engine.close()
-    const segments = join(dir.path, 'segments')
-    const needle = Buffer.from(data.subarray(MiB + 300 * KiB, MiB + 300 * KiB + 64))
-    let flipped = 0
-    for (const name of readdirSync(segments)) {
-      const path = join(segments, name)
-      const bytes = readFileSync(path)
-      const at = bytes.indexOf(needle)
-      if (at < 0) continue
-      bytes[at + 10]! ^= 0x20
-      writeFileSync(path, bytes)
-      flipped++
-    }
-    expect(flipped).toBe(1)
+    flipSegmentByte(dir.path, data.subarray(MiB + 300 * KiB, MiB + 300 * KiB + 64), 10)
     engine = await createFlashEngine(options(dir.path))
     for (const make of Object.values(targets)) {
       const error = await engine.readInto('v', 0, make(2 * MiB)).catch((e: unknown) => e)
