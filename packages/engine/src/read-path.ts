@@ -276,6 +276,8 @@ export async function readRangeInto(
   const end = offset + out.length
   const bounds = windows(offset, end)
   if (out.length < WORKER_READ_BYTES || ctx.pool.threads === 0) {
+    // Windows read here write only what is stored: holes must read as zeros.
+    out.fill(0)
     for (const [from, to] of bounds) {
       await readWindowHere(ctx, mapId, from, to, out.subarray(from - offset, to - offset))
     }

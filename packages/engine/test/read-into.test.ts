@@ -61,6 +61,8 @@ describe("readInto: reads into the caller's buffers", () => {
         // Small (read on the calling thread), one window (workers), several windows.
         for (const [offset, length] of [
           [4096, 100 * KiB],
+          [5 * MiB - 8192, 100 * KiB], // across the zeros: holes overwrite what was there
+          [11 * MiB, 64 * KiB], // never written
           [MiB, MiB],
           [0, 12 * MiB],
           [8 * MiB - 4096, 4 * MiB],

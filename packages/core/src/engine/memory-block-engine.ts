@@ -133,15 +133,14 @@ export function createMemoryBlockEngine(options: MemoryBlockEngineOptions = {}):
         length === undefined ? Math.max(offset, writtenEndOf(state.blocks)) : offset + length
       checkRead(offset, end - offset, state.size)
       const out = new Uint8Array(end - offset)
-      for (let index = Math.floor(offset / BLOCK_SIZE); index * BLOCK_SIZE < end; index++) {
-        const block = state.blocks.get(index)
-        if (!block) continue
-        const start = index * BLOCK_SIZE
-        const from = Math.max(offset, start)
-        const to = Math.min(end, start + block.length)
-        if (to > from) out.set(block.subarray(from - start, to - start), from - offset)
-      }
+      copyOut(state.blocks, offset, out)
       return out
+    },
+    async readInto(volumeId, offset, target) {
+      const state = volume(volumeId)
+      checkRead(offset, target.length, state.size)
+      target.fill(0)
+      copyOut(state.blocks, offset, target)
     },
     async writtenEnd(volumeId) {
       return writtenEndOf(volume(volumeId).blocks)
@@ -224,5 +223,18 @@ function memoryStats(capacity: number, used: number): EngineStats {
       wear_leveling: { blocks_moved: 0, wear_variance: 0 },
       garbage_collection: { state: 'idle', blocks_reclaimed: 0, gc_runs: 0 },
     },
+  }
+}
+
+/** Copies the written bytes of `[offset, offset + out.length)` into `out` (holes stay as they are). */
+function copyOut(blocks: Map<number, Uint8Array>, offset: number, out: Uint8Array): void {
+  const end = offset + out.length
+  for (let index = Math.floor(offset / BLOCK_SIZE); index * BLOCK_SIZE < end; index++) {
+    const block = blocks.get(index)
+    if (!block) continue
+    const start = index * BLOCK_SIZE
+    const from = Math.max(offset, start)
+    const to = Math.min(end, start + block.length)
+    if (to > from) out.set(block.subarray(from - start, to - start), from - offset)
   }
 }

@@ -89,6 +89,11 @@ export interface BlockEngine {
   write(volumeId: string, offset: number, data: Uint8Array): Promise<EngineWriteResult>
   /** Reads `length` bytes at `offset` (see the contract for a missing `length`). */
   read(volumeId: string, offset: number, length?: number): Promise<Uint8Array>
+  /**
+   * Fills `target` with bytes `[offset, offset + target.length)`, as `read` would return
+   * them, for callers that reuse their buffers. Optional: services fall back to `read`.
+   */
+  readInto?(volumeId: string, offset: number, target: Uint8Array): Promise<void>
   /** The logical end of written data: the `read` without `length` reads up to here. */
   writtenEnd(volumeId: string): Promise<number>
   /** Freezes the volume's current content as `snapshotId`. */
