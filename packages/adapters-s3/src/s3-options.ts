@@ -48,8 +48,8 @@ export interface S3DriverOptions {
    */
   readonly requestTimeoutMs?: number
   /**
-   * Part size of multipart uploads, 5 MiB..5 GiB. An upload holds at most 5 parts in memory
-   * (4 in flight, 1 filling), and S3 allows 10 000 parts: the default caps one file at 80 GiB.
+   * Part size of multipart uploads, 5 MiB..5 GiB. An upload holds at most 3 parts in memory
+   * (2 in flight, 1 filling), and S3 allows 10 000 parts: the default caps one file at 80 GiB.
    * Files below one part are sent with a single PUT.
    * @default 8 MiB
    */

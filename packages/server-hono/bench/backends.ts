@@ -2,7 +2,7 @@
  * `pnpm bench:backends`: uploads and downloads one file of incompressible bytes through
  * PStorage's file API (`POST …/files/upload`, `GET …/files/download`) on an s3, an nfs
  * (userspace) and an http (download only) backend, and does the same transfer directly in
- * the same run: the AWS SDK (lib-storage `Upload`, 8 MiB parts, 4 in flight, as the driver)
+ * the same run: the AWS SDK (lib-storage `Upload`, 8 MiB parts, 4 in flight; the driver sends 2)
  * against s3rver, `nfs-cp` (libnfs) against nfs-ganesha, `curl` against nginx. Prints MB/s
  * side by side, the PStorage/direct ratio, and the server's peak RSS during its transfers.
  * Every transfer is verified by SHA-256.
@@ -32,7 +32,7 @@ import { BIN, binNodeFlags } from './bin.ts'
 
 const MiB = 1024 * 1024
 const PART_SIZE = 8 * MiB // the S3 driver's default part size
-const QUEUE_SIZE = 4 // the S3 driver's parts in flight (UPLOAD_CONCURRENCY)
+const QUEUE_SIZE = 4 // lib-storage's default; the driver's UPLOAD_CONCURRENCY is 2
 const BUCKET = 'bench'
 const PASSWORD = 'bench-password'
 const TARGET_RATIO = 0.7

@@ -25,9 +25,12 @@ export function recordMark(length: number): Buffer {
 /**
  * Reassembles RPC records from a TCP byte stream (RFC 5531 §11, record marking): each
  * fragment has a 4-byte mark (last-fragment bit + 31-bit length), and a record is its
- * fragments concatenated. A record above `maxRecordBytes` throws {@link XdrError} before
- * any of it is buffered, so a hostile or broken peer cannot make the client allocate
- * without bound.
+ * fragments concatenated. Each fragment is copied into a buffer of its announced size as
+ * its bytes arrive, so the chunks fed in are never kept: the caller may read the socket
+ * into one reused buffer (a 1 MiB READ reply is then one allocation, not sixteen 64 KiB
+ * ones plus a concatenation). A record above `maxRecordBytes` throws {@link XdrError}
+ * before any of it is buffered, so a hostile or broken peer cannot make the client
+ * allocate without bound.
  *
  * @example
  * ```ts
@@ -37,15 +40,16 @@ export function recordMark(length: number): Buffer {
  */
 export class RecordDecoder {
   readonly #max: number
-  /** Received bytes not consumed yet, oldest first; `#head` is consumed from the first. */
-  #queue: Buffer[] = []
-  #head = 0
-  #available = 0
-  /** Fragments of the record being assembled. */
+  /** The mark being read (it may straddle chunks), and how many of its bytes arrived. */
+  readonly #mark = Buffer.alloc(4)
+  #markFill = 0
+  /** The fragment whose mark was read, its bytes so far, and whether it ends the record. */
+  #fragment: Buffer | undefined
+  #fragmentFill = 0
+  #last = false
+  /** Complete fragments of the record being assembled. */
   #fragments: Buffer[] = []
   #recordBytes = 0
-  /** Length and last flag of the fragment whose mark was read, if its body is pending. */
-  #fragment: { length: number; last: boolean } | undefined
 
   constructor(maxRecordBytes: number) {
     this.#max = maxRecordBytes
@@ -53,33 +57,42 @@ export class RecordDecoder {
 
   /** Bytes held: received but not yet returned as a record. */
   get buffered(): number {
-    return this.#available + this.#recordBytes
+    return this.#recordBytes + this.#fragmentFill + this.#markFill
   }
 
-  /** Feeds received bytes; returns the records they complete, in order. */
+  /** Feeds received bytes (copied: `chunk` may be reused after); returns the records they complete. */
   push(chunk: Uint8Array): Buffer[] {
-    if (chunk.length > 0) {
-      this.#queue.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk))
-      this.#available += chunk.length
-    }
     const records: Buffer[] = []
+    let at = 0
     for (;;) {
       if (!this.#fragment) {
-        if (this.#available < 4) break
-        const mark = this.#take(4).readUInt32BE(0)
+        if (at === chunk.length) break
+        const n = Math.min(4 - this.#markFill, chunk.length - at)
+        this.#mark.set(chunk.subarray(at, at + n), this.#markFill)
+        this.#markFill += n
+        at += n
+        if (this.#markFill < 4) break
+        this.#markFill = 0
+        const mark = this.#mark.readUInt32BE(0)
         const length = mark & MAX_FRAGMENT_BYTES
         if (this.#recordBytes + length > this.#max)
           throw new XdrError(`RPC record larger than ${this.#max} bytes`)
-        this.#fragment = { length, last: (mark & LAST_FRAGMENT) !== 0 }
+        this.#fragment = Buffer.allocUnsafe(length)
+        this.#last = (mark & LAST_FRAGMENT) !== 0
       }
-      const { length, last } = this.#fragment
-      if (this.#available < length) break
+      const fragment = this.#fragment
+      const n = Math.min(fragment.length - this.#fragmentFill, chunk.length - at)
+      fragment.set(chunk.subarray(at, at + n), this.#fragmentFill)
+      this.#fragmentFill += n
+      at += n
+      if (this.#fragmentFill < fragment.length) break
       this.#fragment = undefined
-      if (length > 0) {
-        this.#fragments.push(this.#take(length))
-        this.#recordBytes += length
+      this.#fragmentFill = 0
+      if (fragment.length > 0) {
+        this.#fragments.push(fragment)
+        this.#recordBytes += fragment.length
       }
-      if (last) {
+      if (this.#last) {
         const parts = this.#fragments
         records.push(parts.length === 1 ? parts[0]! : Buffer.concat(parts, this.#recordBytes))
         this.#fragments = []
@@ -87,34 +100,5 @@ export class RecordDecoder {
       }
     }
     return records
-  }
-
-  /** Removes `n` available bytes: a view when they sit in one chunk, else a copy. */
-  #take(n: number): Buffer {
-    const first = this.#queue[0]!
-    if (first.length - this.#head >= n) {
-      const out = first.subarray(this.#head, this.#head + n)
-      this.#advance(n)
-      return out
-    }
-    const out = Buffer.allocUnsafe(n)
-    let at = 0
-    while (at < n) {
-      const chunk = this.#queue[0]!
-      const count = Math.min(n - at, chunk.length - this.#head)
-      chunk.copy(out, at, this.#head, this.#head + count)
-      at += count
-      this.#advance(count)
-    }
-    return out
-  }
-
-  #advance(n: number): void {
-    this.#head += n
-    this.#available -= n
-    if (this.#head === this.#queue[0]!.length) {
-      this.#queue.shift()
-      this.#head = 0
-    }
   }
 }

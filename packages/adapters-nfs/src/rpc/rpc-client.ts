@@ -5,6 +5,9 @@ import { connectFailure, RpcError } from './rpc-error.js'
 import { type AuthSysCredential, decodeReply, encodeCallHeader } from './rpc-message.js'
 import { XdrError, type XdrReader, XdrWriter } from './xdr.js'
 
+/** Bytes of the reused buffer each connection reads the socket into. */
+const READ_BUFFER_BYTES = 256 * 1024
+
 /** Options of {@link RpcClient}. */
 export interface RpcClientOptions {
   readonly host: string
@@ -236,13 +239,19 @@ export class RpcClient {
       keepAlive: true,
       keepAliveInitialDelay: 60_000,
       ...(o.privilegedPort ? { localPort: randomInt(600, 1024) } : {}),
+      // One read buffer for the connection's life: the decoder copies what it keeps, so a
+      // bulk READ allocates its record and nothing per socket read (less garbage to collect).
+      onread: {
+        buffer: Buffer.allocUnsafe(READ_BUFFER_BYTES),
+        callback: (bytes: number, buffer: Uint8Array) => {
+          conn.lastReceive = performance.now()
+          this.#receive(conn, decoder, buffer.subarray(0, bytes))
+          return true
+        },
+      },
     })
     socket.unref()
     const conn: Connection = { socket, pending: new Map(), lastReceive: 0 }
-    socket.on('data', (chunk: Buffer) => {
-      conn.lastReceive = performance.now()
-      this.#receive(conn, decoder, chunk)
-    })
     socket.on('close', () => {
       if (this.#conn === conn) this.#conn = undefined
       this.#drop(conn, conn.error ?? this.#lostError(new Error('connection closed by the peer')))
@@ -264,7 +273,7 @@ export class RpcClient {
     })
   }
 
-  #receive(conn: Connection, decoder: RecordDecoder, chunk: Buffer): void {
+  #receive(conn: Connection, decoder: RecordDecoder, chunk: Uint8Array): void {
     try {
       for (const record of decoder.push(chunk)) {
         const reply = decodeReply(record)

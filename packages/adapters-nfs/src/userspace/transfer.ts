@@ -44,7 +44,9 @@ async function writeSpan(
  * `s.ioSize` in flight, then COMMITs (RFC 1813 §3.3.7, §3.3.21): UNSTABLE writes are fast,
  * COMMIT makes them durable, and the write verifier proves the server did not restart in
  * between. A file that fits one WRITE is sent FILE_SYNC instead (one round trip less).
- * Memory stays below `depth + 1` blocks whatever the size of the upload. If `source`
+ * Memory stays below `depth + 1` blocks whatever the size of the upload, and the blocks are
+ * reused once their WRITE is answered (the server has all of its bytes then): a large
+ * upload allocates `depth + 1` blocks, not one per MiB for the garbage collector. If `source`
  * throws, in-flight WRITEs are awaited and its error is rethrown unchanged.
  *
  * @example
@@ -65,7 +67,9 @@ export async function writeAll(
   let verf: Buffer | undefined
   let unstable = false
   let offset = 0
-  let buf = Buffer.allocUnsafe(block)
+  /** Blocks whose WRITE was answered: free to fill again. */
+  const spare: Buffer[] = []
+  let buf: Buffer = Buffer.allocUnsafe(block)
   let fill = 0
 
   const send = async (data: Buffer, stable: number) => {
@@ -77,6 +81,7 @@ export async function writeAll(
           if (verf && !verf.equals(r.verf)) failure ??= { error: restarted(rel) }
           verf ??= r.verf
           if (r.unstable) unstable = true
+          spare.push(data)
         },
         (error: unknown) => {
           failure ??= { error: error instanceof VerifierChanged ? restarted(rel) : error }
@@ -98,7 +103,7 @@ export async function writeAll(
         at += n
         if (fill === block) {
           await send(buf, STABLE_HOW.UNSTABLE)
-          buf = Buffer.allocUnsafe(block)
+          buf = spare.pop() ?? Buffer.allocUnsafe(block)
           fill = 0
         }
       }
