@@ -130,6 +130,7 @@ export function createTransport(options: TransportOptions, auth?: TransportAuth)
     spec: RequestSpec,
     call: RequestOptions = {},
     anonymous = false,
+    parse?: (text: string) => T,
   ): Promise<T> {
     const hasBody = spec.body !== undefined
     const response = await raw(
@@ -147,7 +148,7 @@ export function createTransport(options: TransportOptions, auth?: TransportAuth)
       call,
     )
     if (response.status === 204) return undefined as T
-    return (await response.json()) as T
+    return parse ? parse(await response.text()) : ((await response.json()) as T)
   }
 
   return Object.freeze({ raw, json })

@@ -112,6 +112,27 @@ describe('PStorageClient transport', () => {
     })
   })
 
+  it('reads volume data through the same transport: query, session, retries, errors', async () => {
+    const read = { volume_id: 'v/1', offset: 4096, size: 3, data: 'YWJj' }
+    const { url, seen } = await serve(
+      json(503, { error: 'service_unavailable', detail: 'busy' }, { 'retry-after': '0' }),
+      json(200, read),
+    )
+    const client = new PStorageClient({ baseUrl: url, apiKey: 'psk_test' })
+    expect(await client.readVolume('v/1', { offset: 4096, length: 3 })).toEqual(read)
+    expect(seen.map((s) => s.url)).toEqual([
+      '/api/v1/volumes/v%2F1/read?offset=4096&length=3',
+      '/api/v1/volumes/v%2F1/read?offset=4096&length=3',
+    ])
+    expect(seen[1]?.headers['x-api-key']).toBe('psk_test')
+    const missing = await serve(json(404, { error: 'not_found', detail: 'no volume' }))
+    const error = await new PStorageClient({ baseUrl: missing.url, retries: 0 })
+      .readVolume('nope')
+      .catch((e: unknown) => e)
+    expect(error).toBeInstanceOf(ApiError)
+    expect(error).toMatchObject({ status: 404, error: 'not_found', detail: 'no volume' })
+  })
+
   it('answers void for 204', async () => {
     const { url } = await serve((_req, res) => {
       res.writeHead(204)

@@ -30,33 +30,30 @@ export async function sendStream(
 }
 
 /**
- * Answers `status` with a body made of `parts`, strings written as Latin-1 (callers pass
- * ASCII, such as base64). On Node, each part goes to the socket as it is: a multi-MiB
- * string is neither concatenated, nor flattened, nor scanned for its UTF-8 length, nor
- * copied into a Buffer the garbage collector has to account for.
+ * Answers `status` with `body` (the headers set on `c` so far), written to the socket as
+ * it is, then calls `done`: when the socket no longer needs the buffer (written, or the
+ * client went away), so the caller may reuse it.
  */
-export async function sendParts(
+export async function sendBuffer(
   c: Context,
   status: 200,
-  parts: readonly (string | Uint8Array)[],
+  body: Buffer,
+  done: () => void = () => {},
 ): Promise<Response> {
-  const bytes = parts.map((p) => (typeof p === 'string' ? p.length : p.byteLength))
-  c.header('Content-Length', String(bytes.reduce((a, b) => a + b, 0)))
+  c.header('Content-Length', String(body.length))
   const outgoing = nodeResponse(c)
   if (!outgoing) {
-    const body = Buffer.concat(
-      parts.map((p) => (typeof p === 'string' ? Buffer.from(p, 'latin1') : p)),
-    )
-    return c.body(body, status)
+    // Elsewhere the platform may keep the bytes after the handler returns: hand it a copy.
+    const response = c.body(Uint8Array.from(body), status)
+    done()
+    return response
   }
   outgoing.writeHead(status, headersOf(c))
-  outgoing.cork()
-  for (const part of parts) outgoing.write(part, 'latin1')
-  outgoing.end()
-  outgoing.uncork()
+  outgoing.end(body)
   await finished(outgoing).catch(() => {
     // The client went away: nothing left to answer.
   })
+  done()
   return alreadySent(status)
 }
 

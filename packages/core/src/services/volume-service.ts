@@ -307,21 +307,35 @@ export function createVolumeService(deps: ServiceDeps) {
 
     /** Reads base64 data (seeds/001 "Read Data"); without `length`, up to the end of written data. */
     async read(id: string, offset = 0, length?: number): Promise<ReadResponse> {
-      const want = await readLength(id, offset, length, MAX_JSON_DATA_BYTES)
-      const base64 = (bytes: Uint8Array) =>
-        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')
-      let data: string
-      if (engine.readInto && want > 0) {
-        // Encoded before the buffer goes back: nothing of the read outlives this call.
-        const bytes = jsonReadBuffers.take(want)
-        try {
-          await engine.readInto(id, offset, bytes)
-          data = base64(bytes)
-        } finally {
-          jsonReadBuffers.give(bytes)
-        }
-      } else data = base64(await engine.read(id, offset, want))
-      return { volume_id: id, offset, size: want, data }
+      const { size, result: data } = await service.readWith(id, offset, length, (bytes) =>
+        Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+      )
+      return { volume_id: id, offset, size, data }
+    },
+
+    /**
+     * The read of {@link read} (same checks, at most 16 MiB), handing the bytes to `use`,
+     * which must be done with them when it returns: they sit in a buffer reused by the next
+     * read (filled in place by an engine with `readInto`), so a JSON read allocates nothing
+     * for them. For callers that encode the bytes at once (the server's JSON route).
+     */
+    async readWith<T>(
+      id: string,
+      offset: number,
+      length: number | undefined,
+      use: (bytes: Uint8Array) => T,
+    ): Promise<{ size: number; result: T }> {
+      const size = await readLength(id, offset, length, MAX_JSON_DATA_BYTES)
+      if (!engine.readInto || size === 0) {
+        return { size, result: use(await engine.read(id, offset, size)) }
+      }
+      const bytes = jsonReadBuffers.take(size)
+      try {
+        await engine.readInto(id, offset, bytes)
+        return { size, result: use(bytes) }
+      } finally {
+        jsonReadBuffers.give(bytes)
+      }
     },
 
     /** Reads raw bytes; refuses (`payload_too_large`) to return more than `maxBytes`. */
