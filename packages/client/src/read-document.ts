@@ -20,10 +20,10 @@ export function parseReadDocument<T extends { data: string }>(text: string): T {
   if (key >= 0) {
     const from = key + DATA_KEY.length
     const end = text.indexOf('"', from)
-    const escape = text.indexOf('\\', from)
+    const backslash = text.indexOf('\\', from)
     // Without a backslash, the next quote closes the value: the value is exactly the text
     // between, and base64 needs no escapes. With one, the value may hold an escaped quote.
-    if (end >= from && (escape === -1 || escape > end)) {
+    if (end >= from && (backslash === -1 || backslash > end)) {
       const rest = JSON.parse(text.slice(0, from) + text.slice(end)) as unknown
       // The cut was the top-level `data` (the emptied value is the document's `data`).
       if (typeof rest === 'object' && rest !== null && (rest as { data?: unknown }).data === '') {

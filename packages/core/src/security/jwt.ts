@@ -104,11 +104,13 @@ export function createJwtService(options: JwtServiceOptions): JwtService {
   const secret = Uint8Array.from(options.secret)
   // Imported once: handing jose the raw bytes would import the key again on every request.
   let key: Promise<webcrypto.CryptoKey> | undefined
-  const hmacKey = () =>
-    (key ??= webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
+  const hmacKey = (): Promise<webcrypto.CryptoKey> => {
+    key ??= webcrypto.subtle.importKey('raw', secret, { name: 'HMAC', hash: 'SHA-256' }, false, [
       'sign',
       'verify',
-    ]))
+    ])
+    return key
+  }
 
   return Object.freeze({
     async issue(subject: { sub: string; role: Role; tv: number }) {
