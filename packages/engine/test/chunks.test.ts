@@ -2,7 +2,7 @@ import { BLOCK_SIZE, isPStorageError } from '@pstorage/core'
 import { pseudoRandomBytes } from '@pstorage/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFlashEngine, type FlashEngine } from '../src/index.js'
-import { flipSegmentByte, tempDir, testOptions } from './helpers.js'
+import { flipSegmentByte, same, tempDir, testOptions } from './helpers.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -14,12 +14,6 @@ function text(bytes: number, seed: number): Uint8Array {
   let out = ''
   for (let i = 0; out.length < bytes; i++) out += `${words[picks[i % bytes]! % 8]}${i % 97} `
   return new TextEncoder().encode(out.slice(0, bytes))
-}
-
-/** Byte equality of large arrays (toEqual walks them element by element: seconds per MiB). */
-function same(actual: Uint8Array, expected: Uint8Array): void {
-  expect(actual.length).toBe(expected.length)
-  expect(Buffer.compare(actual, expected)).toBe(0)
 }
 
 /** 1 MiB segments: chunks of 8 blocks (lz4) and 32 (dense). */

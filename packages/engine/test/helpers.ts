@@ -1,6 +1,7 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { expect } from 'vitest'
 import { createFlashEngine, type FlashEngine, type FlashEngineOptions } from '../src/index.js'
 
 /**
@@ -76,4 +77,17 @@ export function flipSegmentByte(dataDir: string, needle: Uint8Array, delta: numb
     return path
   }
   throw new Error('bytes not found in any segment')
+}
+
+/**
+ * Byte equality of large arrays (`toEqual` walks them element by element: seconds per MiB).
+ *
+ * @example
+ * ```ts
+ * same(await engine.read('v', 0, data.length), data)
+ * ```
+ */
+export function same(actual: Uint8Array, expected: Uint8Array): void {
+  expect(actual.length).toBe(expected.length)
+  expect(Buffer.compare(actual, expected)).toBe(0)
 }

@@ -2,7 +2,7 @@ import { isPStorageError } from '@pstorage/core'
 import { pseudoRandomBytes } from '@pstorage/core/testing'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createFlashEngine, type FlashEngine } from '../src/index.js'
-import { flipSegmentByte, tempDir, testOptions } from './helpers.js'
+import { flipSegmentByte, same, tempDir, testOptions } from './helpers.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -27,12 +27,6 @@ function image(): Uint8Array {
   out.set(pseudoRandomBytes(3 * MiB + 123, 2), 8 * MiB)
   // 11 MiB + 123 .. 12 MiB: never written.
   return out
-}
-
-/** Byte equality of large arrays (toEqual walks them element by element: seconds per MiB). */
-function same(actual: Uint8Array, expected: Uint8Array): void {
-  expect(actual.length).toBe(expected.length)
-  expect(Buffer.compare(actual, expected)).toBe(0)
 }
 
 /** Buffers a streaming reader might reuse: plain memory and shared memory. */

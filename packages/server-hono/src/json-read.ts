@@ -1,3 +1,5 @@
+import type { BufferPool } from '@pstorage/core'
+
 /**
  * The body of a JSON read (`GET /api/v1/volumes/{id}/read`) built straight into a reused
  * buffer: the base64 is encoded into the buffer that goes to the socket, with no string in
@@ -52,62 +54,17 @@ export function encodeBase64Into(src: Uint8Array, out: Buffer, at: number): numb
 }
 
 /**
- * Response bodies kept for reuse once written (at most `retainBytes`): a server reading
- * 1 MiB per call neither allocates nor page-faults a new body each time.
- *
- * @example
- * ```ts
- * const body = pool.take(1 << 20)
- * socket.end(body, () => pool.give(body))
- * ```
- */
-export class BodyPool {
-  readonly #retainBytes: number
-  readonly #free: Buffer[] = []
-  #retained = 0
-
-  constructor(retainBytes: number) {
-    this.#retainBytes = retainBytes
-  }
-
-  /** A buffer of exactly `bytes` bytes (content undefined), at offset 0 of its memory. */
-  take(bytes: number): Buffer {
-    const i = this.#free.findIndex(
-      (b) => b.buffer.byteLength >= bytes && b.buffer.byteLength <= 2 * bytes,
-    )
-    if (i < 0) return Buffer.allocUnsafeSlow(bytes)
-    const kept = this.#free.splice(i, 1)[0]!
-    this.#retained -= kept.buffer.byteLength
-    return Buffer.from(kept.buffer, 0, bytes)
-  }
-
-  /** Returns a body once the socket is done with it. */
-  give(body: Buffer): void {
-    const size = body.buffer.byteLength
-    if (this.#retained + size > this.#retainBytes) return
-    if (this.#free.some((b) => b.buffer === body.buffer)) return
-    this.#free.push(body)
-    this.#retained += size
-  }
-
-  /** Bytes kept for reuse. */
-  get retainedBytes(): number {
-    return this.#retained
-  }
-}
-
-/**
  * The JSON document of a read, `{"volume_id":…,"offset":…,"size":…,"data":"<base64>"}`
  * (a space before `"data"` when it keeps the base64 at an even offset, for the 16-bit
- * stores), in a buffer from `pool`.
+ * stores), in a (non-shared) buffer from `pool`.
  *
  * @example
  * ```ts
- * const body = readDocument(pool, 'v1', 0, bytes)
+ * const body = readDocument(new BufferPool(8 << 20, { shared: false }), 'v1', 0, bytes)
  * ```
  */
 export function readDocument(
-  pool: BodyPool,
+  pool: BufferPool,
   volumeId: string,
   offset: number,
   bytes: Uint8Array,
@@ -120,7 +77,8 @@ export function readDocument(
       `{"volume_id":${JSON.stringify(volumeId)},"offset":${offset},"size":${bytes.length}, "data":"`,
     )
   }
-  const body = pool.take(head.length + base64Length(bytes.length) + 2)
+  const view = pool.take(head.length + base64Length(bytes.length) + 2)
+  const body = Buffer.from(view.buffer, view.byteOffset, view.length)
   let at = head.copy(body, 0)
   at = encodeBase64Into(bytes, body, at)
   body.write('"}', at, 'latin1')

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto'
+import { BufferPool } from '@pstorage/core'
 import { describe, expect, it } from 'vitest'
-import { BodyPool, base64Length, encodeBase64Into, readDocument } from '../src/json-read.js'
+import { base64Length, encodeBase64Into, readDocument } from '../src/json-read.js'
 
 describe('encodeBase64Into', () => {
   it('writes what toString("base64") gives, for every length and at odd offsets too', () => {
@@ -30,7 +31,7 @@ describe('encodeBase64Into', () => {
 
 describe('readDocument', () => {
   it('is the JSON document of a read, whatever the head length', () => {
-    const pool = new BodyPool(1 << 20)
+    const pool = new BufferPool(1 << 20, { shared: false })
     for (const id of ['v', 'vv', 'ünï"code', '0f8e3c52-1d2b-4d7a-9a55-2d1d7c3f0b11']) {
       for (const length of [0, 1, 2, 3, 4096, 4097]) {
         const bytes = randomBytes(length)
@@ -44,25 +45,5 @@ describe('readDocument', () => {
         pool.give(body)
       }
     }
-  })
-})
-
-describe('BodyPool', () => {
-  it('reuses a body given back, at the size asked, and keeps at most its budget', () => {
-    const pool = new BodyPool(3000)
-    const first = pool.take(2000)
-    pool.give(first)
-    pool.give(first)
-    expect(pool.retainedBytes).toBe(2000)
-    const again = pool.take(1500)
-    expect(again.buffer).toBe(first.buffer)
-    expect(again.length).toBe(1500)
-    expect(pool.take(1500).buffer).not.toBe(first.buffer)
-    // Too small a request for a kept body (more than twice its size): a new one.
-    pool.give(again)
-    expect(pool.take(10).buffer).not.toBe(first.buffer)
-    // Over the budget: dropped.
-    pool.give(pool.take(2500))
-    expect(pool.retainedBytes).toBe(2000)
   })
 })

@@ -31,6 +31,14 @@ describe('BufferPool', () => {
     expect(pool.take(40 * 1024).buffer).toBe(big.buffer)
   })
 
+  it('makes plain ArrayBuffers when not shared', () => {
+    const pool = new BufferPool(1 << 20, { shared: false })
+    const view = pool.take(100)
+    expect(view.buffer).toBeInstanceOf(ArrayBuffer)
+    pool.give(view)
+    expect(pool.take(80).buffer).toBe(view.buffer)
+  })
+
   it('keeps at most its retain budget, and ignores memory it does not own', () => {
     const pool = new BufferPool(10_000)
     const a = pool.take(6000)
@@ -39,6 +47,7 @@ describe('BufferPool', () => {
     pool.give(b)
     expect(pool.retainedBytes).toBe(6000)
     pool.give(new Uint8Array(100))
+    pool.give(new Uint8Array(new SharedArrayBuffer(100)))
     expect(pool.retainedBytes).toBe(6000)
   })
 })

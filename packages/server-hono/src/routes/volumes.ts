@@ -1,5 +1,6 @@
 import { createRoute } from '@hono/zod-openapi'
 import {
+  BufferPool,
   CloneVolumeRequestSchema,
   CreateVolumeRequestSchema,
   ListVolumesQuerySchema,
@@ -15,7 +16,7 @@ import {
   WriteResponseSchema,
 } from '@pstorage/core'
 import { jsonBody } from '../json-body.js'
-import { BodyPool, readDocument } from '../json-read.js'
+import { readDocument } from '../json-read.js'
 import type { Router } from '../security/access.js'
 import { sendBuffer } from '../send-stream.js'
 import { errors, jsonRequest, jsonResponse, SMALL_BODY_BYTES, VolumeIdParams } from './shared.js'
@@ -149,7 +150,7 @@ const READ_BODY_RETAIN_BYTES = 12 * 1024 * 1024
 /** Mounts the volume and data routes of seeds/001 on `app`. */
 export function volumeRoutes(r: Router, pstorage: PStorage): void {
   const { volumes } = pstorage
-  const readBodies = new BodyPool(READ_BODY_RETAIN_BYTES)
+  const readBodies = new BufferPool(READ_BODY_RETAIN_BYTES, { shared: false })
   r.mount('operator', createVolume, async (c) =>
     c.json(await volumes.create(c.req.valid('json')), 201),
   )
