@@ -47,27 +47,31 @@ export class FpTable {
     return this.#limit
   }
 
+  /** Whether slot `i` holds the fingerprint at word `at` of `src` (its {@link WORDS} words). */
+  #holds(i: number, src: Int32Array, at: number): boolean {
+    const keys = this.#keys
+    const k = i * WORDS
+    return (
+      keys[k] === src[at] &&
+      keys[k + 1] === src[at + 1] &&
+      keys[k + 2] === src[at + 2] &&
+      keys[k + 3] === src[at + 3] &&
+      keys[k + 4] === src[at + 4] &&
+      keys[k + 5] === src[at + 5] &&
+      keys[k + 6] === src[at + 6] &&
+      keys[k + 7] === src[at + 7]
+    )
+  }
+
   /** The id stored for the fingerprint at word `at` of `src`, or 0. */
   get(src: Int32Array, at: number): number {
-    const keys = this.#keys
     const ids = this.#ids
     let i = src[at]! & this.#mask
     for (;;) {
       const id = ids[i]!
       if (id === EMPTY) return 0
       if (id !== TOMBSTONE) {
-        const k = i * WORDS
-        if (
-          keys[k] === src[at] &&
-          keys[k + 1] === src[at + 1] &&
-          keys[k + 2] === src[at + 2] &&
-          keys[k + 3] === src[at + 3] &&
-          keys[k + 4] === src[at + 4] &&
-          keys[k + 5] === src[at + 5] &&
-          keys[k + 6] === src[at + 6] &&
-          keys[k + 7] === src[at + 7]
-        )
-          return id
+        if (this.#holds(i, src, at)) return id
       }
       i = (i + 1) & this.#mask
     }
@@ -85,15 +89,7 @@ export class FpTable {
       if (current === TOMBSTONE) {
         if (free < 0) free = i
       } else {
-        const k = i * WORDS
-        let same = true
-        for (let w = 0; w < WORDS; w++) {
-          if (keys[k + w] !== src[at + w]) {
-            same = false
-            break
-          }
-        }
-        if (same) {
+        if (this.#holds(i, src, at)) {
           ids[i] = id
           return true
         }
@@ -113,22 +109,13 @@ export class FpTable {
 
   /** Removes the fingerprint if present. */
   delete(src: Int32Array, at: number): void {
-    const keys = this.#keys
     const ids = this.#ids
     let i = src[at]! & this.#mask
     for (;;) {
       const id = ids[i]!
       if (id === EMPTY) return
       if (id !== TOMBSTONE) {
-        const k = i * WORDS
-        let same = true
-        for (let w = 0; w < WORDS; w++) {
-          if (keys[k + w] !== src[at + w]) {
-            same = false
-            break
-          }
-        }
-        if (same) {
+        if (this.#holds(i, src, at)) {
           ids[i] = TOMBSTONE
           this.#size--
           return
