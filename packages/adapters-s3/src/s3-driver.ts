@@ -46,7 +46,7 @@ const DIRECTORY_CONTENT_TYPE = 'application/x-directory'
  *   last file of a directory made by `write` makes the directory vanish (object-store
  *   semantics, allowed by the port). S3 would store `f/x` next to a file `f`: the driver
  *   refuses to (parents are checked), and for foreign data where both exist the file wins.
- * - `write` streams through lib-storage (see `uploadStream`): atomic on S3. Without
+ * - `write` streams in reused part buffers (see `uploadStream`): atomic on S3. Without
  *   `overwrite`, a path is created with `If-None-Match: *` (`conditionalWrites`), the only
  *   atomic create-if-absent S3 has; stores that ignore the header (s3rver, older ones) fall
  *   back to check-then-upload, serialised per path within this driver only, so two

@@ -295,6 +295,101 @@ runBackendDriverSuite({
         }
       }, 60_000)
 
+      it('cuts parts from chunks of any size into at most three reused part buffers', async () => {
+        const partSizeBytes = 5 * MiB
+        const { client, calls } = recordingClient(s3)
+        // The part buffers each UploadPart was sent from, taken when the call is made.
+        const sentFrom: ArrayBufferLike[] = []
+        client.middlewareStack.add(
+          (next, context) => async (args) => {
+            const body = (args.input as { Body?: unknown }).Body
+            if (context.commandName === 'UploadPartCommand' && body instanceof Uint8Array)
+              sentFrom.push(body.buffer)
+            return next(args)
+          },
+          { step: 'initialize', name: 'partBuffers' },
+        )
+        const d = createS3Driver({ ...s3.driverOptions(bucket, PREFIX), client, partSizeBytes })
+        const data = pseudoRandomBytes(37 * MiB + 12_345, 37)
+        const piece = 300 * 1024 + 7 // parts never align with chunks
+        try {
+          const source = async function* () {
+            for (let at = 0; at < data.length; at += piece) yield data.subarray(at, at + piece)
+          }
+          const st = await requireOp(d, 'write')('/odd.bin', source())
+          expect(st.size).toBe(data.length)
+          const parts = calls.filter((c) => c.name === 'UploadPartCommand').map((c) => c.input)
+          expect(parts.map((p) => p.PartNumber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+          expect(parts.map((p) => p.ContentLength)).toEqual([
+            ...Array(7).fill(partSizeBytes),
+            data.length - 7 * partSizeBytes,
+          ])
+          expect(sentFrom).toHaveLength(8)
+          expect(new Set(sentFrom).size).toBeLessThanOrEqual(3)
+          const complete = calls.find((c) => c.name === 'CompleteMultipartUploadCommand')!.input
+          const listed = (complete.MultipartUpload as { Parts: { PartNumber: number }[] }).Parts
+          expect(listed.map((p) => p.PartNumber)).toEqual([1, 2, 3, 4, 5, 6, 7, 8])
+          const back = Buffer.from(await readAllBytes((await d.read('/odd.bin')).stream))
+          expect(back.equals(data)).toBe(true)
+        } finally {
+          await d.close()
+          client.destroy()
+        }
+      }, 60_000)
+
+      it('sends exactly one part as a single PUT, and one byte more as two parts', async () => {
+        const partSizeBytes = 5 * MiB
+        const { client, calls } = recordingClient(s3)
+        const d = createS3Driver({ ...s3.driverOptions(bucket, PREFIX), client, partSizeBytes })
+        try {
+          for (const size of [0, partSizeBytes, partSizeBytes + 1]) {
+            calls.length = 0
+            const data = pseudoRandomBytes(size, size)
+            await requireOp(d, 'write')(`/s${size}.bin`, bytesSource(data))
+            const names = calls.map((c) => c.name).filter((n) => n !== 'HeadObjectCommand')
+            if (size <= partSizeBytes) {
+              expect(names).toContain('PutObjectCommand')
+              expect(names).not.toContain('CreateMultipartUploadCommand')
+            } else {
+              expect(names.filter((n) => n === 'UploadPartCommand')).toHaveLength(2)
+              expect(names).toContain('CompleteMultipartUploadCommand')
+            }
+            const back = Buffer.from(await readAllBytes((await d.read(`/s${size}.bin`)).stream))
+            expect(back.equals(Buffer.from(data))).toBe(true)
+          }
+        } finally {
+          await d.close()
+          client.destroy()
+        }
+      }, 60_000)
+
+      it('aborts the upload and keeps the old object when the store fails a part', async () => {
+        const partSizeBytes = 5 * MiB
+        const { client, calls } = recordingClient(s3, (call) => {
+          if (call.name === 'UploadPartCommand' && call.input.PartNumber === 2)
+            throw new Error('connection reset by the store')
+        })
+        const d = createS3Driver({ ...s3.driverOptions(bucket, PREFIX), client, partSizeBytes })
+        try {
+          await requireOp(d, 'write')('/keep2.bin', bytesSource(enc.encode('old')))
+          const err = await requireOp(d, 'write')(
+            '/keep2.bin',
+            bytesSource(pseudoRandomBytes(4 * partSizeBytes, 5)),
+            { overwrite: true },
+          ).catch((e: unknown) => e)
+          expect(isPStorageError(err)).toBe(true)
+          const names = calls.map((c) => c.name)
+          expect(names).toContain('AbortMultipartUploadCommand')
+          expect(names).not.toContain('CompleteMultipartUploadCommand')
+          // Nothing was started after the failure was seen: at most the parts in flight.
+          expect(names.filter((n) => n === 'UploadPartCommand').length).toBeLessThanOrEqual(3)
+          expect(await text(d, '/keep2.bin')).toBe('old')
+        } finally {
+          await d.close()
+          client.destroy()
+        }
+      }, 60_000)
+
       it('keeps the old object when a multipart upload fails mid-way', async () => {
         const d = get()
         await requireOp(d, 'write')('/keep.bin', bytesSource(enc.encode('old')))

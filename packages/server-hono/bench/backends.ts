@@ -203,8 +203,9 @@ async function rssMB(pid: number, field: 'VmHWM' | 'VmRSS' = 'VmHWM'): Promise<n
 
 // ---------------------------------------------------------------- the AWS SDK
 
-// The SDK is a dependency of @pstorage/adapters-s3, not of this package: resolve it from
-// there (one copy for lib-storage and client-s3), typed by the little this file uses.
+// The SDK is a dependency (lib-storage a dev dependency) of @pstorage/adapters-s3, not of
+// this package: resolve it from there (one copy for lib-storage and client-s3), typed by
+// the little this file uses.
 interface S3Object {
   Body?: AsyncIterable<Uint8Array>
 }

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env -S node --max-semi-space-size=2 --expose-gc
 /**
  * `pstorage-server`: the standalone PStorage server on the embedded defaults (SQLite and
  * segment files under the data directory). Run with `--help` for its flags; each has an
@@ -6,8 +6,10 @@
  *
  * The `#!` line caps V8's young generation at 2 MiB per semi-space: the server moves bulk
  * data in short-lived chunks, and the default (16 MiB) let a 2 GiB upload hold ~80 MB of
- * dead chunks between scavenges (135 MB peak RSS instead of 198 MB, same throughput).
- * `npm start` and the tests start it with the same flags (read from this line).
+ * dead chunks between scavenges (135 MB peak RSS instead of 198 MB, same throughput). It
+ * also exposes `gc`, so file transfers ask for a young collection every few MiB moved
+ * (gc-assist.ts: 15–50 MB off the peak of `pnpm bench:backends`). `npm start`, the tests
+ * and the benchmarks start it with the same flags (read from this line).
  */
 import { delimiter, join, resolve } from 'node:path'
 import { parseArgs } from 'node:util'

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
 import type { Context } from 'hono'
+import { pace, paced } from './gc-assist.js'
 
 /** node-server's marker of a response written to the socket by the handler itself. */
 const ALREADY_SENT = RESPONSE_ALREADY_SENT.headers.keys().next().value ?? 'x-hono-already-sent'
@@ -11,17 +12,24 @@ const ALREADY_SENT = RESPONSE_ALREADY_SENT.headers.keys().next().value ?? 'x-hon
  * Answers `status` with a byte stream (the headers set on `c` so far). On Node, the chunks
  * go straight to the socket with backpressure instead of through a web stream that
  * node-server turns back into writes: one copy and two stream layers less per chunk on the
- * bulk read paths (volume data, file downloads). Elsewhere, a plain streamed `Response`.
+ * bulk read paths (volume data, file downloads). A Node `Readable` (a backend's HTTP answer)
+ * is piped as it is, with no async iteration per chunk. Young collections are paced by the
+ * bytes sent (gc-assist.ts). Elsewhere, a plain streamed `Response`.
  */
 export async function sendStream(
   c: Context,
   status: 200 | 206,
-  chunks: AsyncIterable<Uint8Array>,
+  chunks: AsyncIterable<Uint8Array> | Readable,
 ): Promise<Response> {
   const outgoing = nodeResponse(c)
   if (!outgoing) return c.body(ReadableStream.from(chunks), status)
   outgoing.writeHead(status, headersOf(c))
-  await pipeline(Readable.from(chunks, { objectMode: false }), outgoing).catch(() => {
+  let source: Readable
+  if (chunks instanceof Readable) {
+    source = chunks
+    pace(source)
+  } else source = Readable.from(paced(chunks), { objectMode: false })
+  await pipeline(source, outgoing).catch(() => {
     // The client went away, or a read failed mid-stream (a corrupt block): pipeline has
     // destroyed the socket, so the client sees a body shorter than Content-Length, never
     // wrong bytes, and there is nothing left to answer.

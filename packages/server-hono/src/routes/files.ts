@@ -16,6 +16,7 @@ import {
   StorageFileSchema,
   UploadFilesResponseSchema,
 } from '@pstorage/core'
+import { paced } from '../gc-assist.js'
 import { jsonBody } from '../json-body.js'
 import { streamMultipart } from '../multipart.js'
 import { parseRange } from '../ranges.js'
@@ -197,7 +198,7 @@ export function fileRoutes(r: Router, pstorage: PStorage): void {
       },
       async onFile({ filename, stream }) {
         stored.push(
-          await backends.uploadFile(id, directory, filename, asAsyncIterable(stream), {
+          await backends.uploadFile(id, directory, filename, paced(asAsyncIterable(stream)), {
             overwrite,
           }),
         )
@@ -236,7 +237,9 @@ export function fileRoutes(r: Router, pstorage: PStorage): void {
         `bytes ${opened.offset}-${opened.offset + opened.length - 1}/${opened.size}`,
       )
     }
-    return sendStream(c, range ? 206 : 200, asAsyncIterable(opened.stream))
+    const stream =
+      opened.stream instanceof Readable ? opened.stream : asAsyncIterable(opened.stream)
+    return sendStream(c, range ? 206 : 200, stream)
   })
 
   r.mount('operator', deleteFiles, async (c) => {
