@@ -1,7 +1,12 @@
 import { defineConfig } from 'tsup'
 
 export default defineConfig({
-  entry: { index: 'src/index.ts', 'testing/index': 'src/testing/index.ts' },
+  entry: {
+    index: 'src/index.ts',
+    'testing/index': 'src/testing/index.ts',
+    // For worker threads that need this alone, without the rest of core.
+    bytes: 'src/services/release-bytes.ts',
+  },
   format: ['esm'],
   target: 'node22',
   dts: true,

@@ -9,7 +9,7 @@ import {
   UploadPartCommand,
   type UploadPartCommandOutput,
 } from '@aws-sdk/client-s3'
-import { backendError, PStorageError } from '@pstorage/core'
+import { backendError, PStorageError, releaseBytes } from '@pstorage/core'
 import { errorCodeOf, toStorageError } from './s3-errors.js'
 import { DRIVER_NAME } from './s3-options.js'
 
@@ -92,7 +92,7 @@ export async function uploadStream(
     if (part.length === 0) return spare.pop() ?? Buffer.allocUnsafeSlow(partSize)
     const next = Buffer.allocUnsafeSlow(Math.min(partSize, part.length * 2))
     part.copy(next, 0, 0, filled)
-    release(part)
+    releaseBytes(part)
     return next
   }
 
@@ -185,7 +185,7 @@ export async function uploadStream(
           }),
         ),
       )
-      release(body)
+      releaseBytes(body)
       return bytes
     }
     await sendPart() // the last part: at least one byte
@@ -223,23 +223,9 @@ export async function uploadStream(
   } finally {
     // Free the part buffers now, not at the next full collection: a long-lived server
     // would otherwise carry dead multi-MiB buffers from upload to upload.
-    for (const buffer of spare) release(buffer)
-    release(part)
+    for (const buffer of spare) releaseBytes(buffer)
+    releaseBytes(part)
   }
-}
-
-/** No buffer: the next byte takes a spare one. */
-const NONE = Buffer.alloc(0)
-
-/**
- * Frees the memory of `buffer`, a whole `allocUnsafeSlow` buffer no one reads again, at
- * once: ES2024 `ArrayBuffer.prototype.transfer` detaches it (every view of it is then
- * empty). Without `transfer` (older engines) the garbage collector frees it as usual.
- */
-function release(buffer: Buffer): void {
-  if (buffer.length === 0 || buffer.byteOffset !== 0) return
-  const whole = buffer.buffer as ArrayBuffer & { transfer?: (length: number) => ArrayBuffer }
-  if (whole.byteLength === buffer.length) whole.transfer?.(0)
 }
 
 /** Runs a store call; its failure is marked as the store's. */
@@ -250,6 +236,9 @@ async function store<T>(call: () => Promise<T>): Promise<T> {
     throw new StoreFailure(error)
   }
 }
+
+/** No buffer: the next byte takes a spare one. */
+const NONE = Buffer.alloc(0)
 
 /** The part checksums S3 answered, for CompleteMultipartUpload. */
 function checksumsOf(result: UploadPartCommandOutput): Partial<CompletedPart> {

@@ -131,8 +131,9 @@ export async function readChunks(
       for (const row of run) {
         let content = verifyChunk(expectation(row), bytes, row.offset - first.offset)
         if (typeof content === 'string') throw corruption(row, content)
-        // A raw chunk is a view of the run's buffer: copy it so the cache holds only it.
-        if (content.buffer === bytes.buffer) content = content.slice()
+        // A raw chunk is a view of the run's buffer: copy it so the cache holds only it (a
+        // Buffer's `slice()` would be another view, pinning the whole run).
+        if (content.buffer === bytes.buffer) content = new Uint8Array(content)
         const entry = { mask: row.mask, content }
         if (useCache) ctx.cache.set(row.id, entry)
         found.set(row.id, entry)

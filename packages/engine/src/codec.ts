@@ -1,4 +1,5 @@
 import * as zlib from 'node:zlib'
+import { releaseBytes } from '@pstorage/core/bytes'
 import { lz4CompressWith, lz4DecompressWith } from './lz4.js'
 
 /**
@@ -168,7 +169,13 @@ export function encodePayloadInto(
     out.set(packed, at)
     return packed.length
   }
-  return codec === CODEC_LZ4 ? lz4CompressWith(content, place) : place(compressed(content, codec))
+  if (codec === CODEC_LZ4) return lz4CompressWith(content, place)
+  const packed = compressed(content, codec)
+  try {
+    return place(packed)
+  } finally {
+    releaseBytes(packed) // node:zlib's output buffer, copied: freed now, not at the next GC
+  }
 }
 
 /**
@@ -200,7 +207,13 @@ export function decodePayloadWith<T>(
     if (view.getUint32(0, true) !== rawLength) throw new Error('lz4 size prefix mismatch')
     return lz4DecompressWith(payload, checked)
   }
-  return checked(decodePayload(codec, payload, rawLength))
+  const out = decodePayload(codec, payload, rawLength)
+  try {
+    return checked(out)
+  } finally {
+    // node:zlib's output buffer is ours alone and, as LZ4's view, valid only during `use`.
+    if (out !== payload) releaseBytes(out)
+  }
 }
 
 /**

@@ -297,8 +297,10 @@ export function verifyChunk(
   bytes: Uint8Array,
   at: number,
 ): Uint8Array | string {
+  // A real copy: `content` is valid only during the callback (a zlib output is freed after
+  // it, LZ4's is wasm memory), and a Buffer's `slice()` would be a view.
   return withVerifiedChunk(expected, bytes, at, (content) =>
-    content.buffer === bytes.buffer ? content : content.slice(),
+    content.buffer === bytes.buffer ? content : new Uint8Array(content),
   )
 }
 

@@ -1,7 +1,9 @@
+import { once } from 'node:events'
 import { ServerResponse } from 'node:http'
 import { Readable } from 'node:stream'
 import { finished, pipeline } from 'node:stream/promises'
 import { RESPONSE_ALREADY_SENT } from '@hono/node-server/utils/response'
+import { releaseBytes } from '@pstorage/core'
 import type { Context } from 'hono'
 import { pace, paced } from './gc-assist.js'
 
@@ -14,27 +16,70 @@ const ALREADY_SENT = RESPONSE_ALREADY_SENT.headers.keys().next().value ?? 'x-hon
  * node-server turns back into writes: one copy and two stream layers less per chunk on the
  * bulk read paths (volume data, file downloads). A Node `Readable` (a backend's HTTP answer)
  * is piped as it is, with no async iteration per chunk. Young collections are paced by the
- * bytes sent (gc-assist.ts). Elsewhere, a plain streamed `Response`.
+ * bytes sent (gc-assist.ts). With `ownedChunks` (the source's chunks are the consumer's
+ * alone, `ReadResult.ownedChunks`), each chunk is freed as soon as the socket has written
+ * it. Elsewhere, a plain streamed `Response`.
+ *
+ * If the client goes away, or a read fails mid-stream (a corrupt block), the socket is
+ * destroyed: the client sees a body shorter than Content-Length, never wrong bytes, and
+ * there is nothing left to answer.
  */
 export async function sendStream(
   c: Context,
   status: 200 | 206,
   chunks: AsyncIterable<Uint8Array> | Readable,
+  options: { ownedChunks?: boolean } = {},
 ): Promise<Response> {
   const outgoing = nodeResponse(c)
   if (!outgoing) return c.body(ReadableStream.from(chunks), status)
   outgoing.writeHead(status, headersOf(c))
+  if (options.ownedChunks && !(chunks instanceof Readable)) {
+    await writeOwned(paced(chunks), outgoing)
+    return alreadySent(status)
+  }
   let source: Readable
   if (chunks instanceof Readable) {
     source = chunks
     pace(source)
   } else source = Readable.from(paced(chunks), { objectMode: false })
   await pipeline(source, outgoing).catch(() => {
-    // The client went away, or a read failed mid-stream (a corrupt block): pipeline has
-    // destroyed the socket, so the client sees a body shorter than Content-Length, never
-    // wrong bytes, and there is nothing left to answer.
+    // pipeline has destroyed both ends (see above).
   })
   return alreadySent(status)
+}
+
+/**
+ * Writes `chunks` to `outgoing` with backpressure, freeing each chunk once the socket has
+ * written it (the write's callback: the bytes are in the kernel, or the write failed), then
+ * ends the response. A source error destroys the response (a short body); a client gone
+ * stops the reading and releases the source.
+ */
+async function writeOwned(chunks: AsyncIterable<Uint8Array>, outgoing: ServerResponse) {
+  const iterator = chunks[Symbol.asyncIterator]()
+  const closed = once(outgoing, 'close').then(() => 'closed' as const)
+  closed.catch(() => undefined)
+  try {
+    for (;;) {
+      const next = await iterator.next()
+      if (next.done) break
+      const chunk = next.value
+      if (outgoing.destroyed) {
+        releaseBytes(chunk)
+        return
+      }
+      if (!outgoing.write(chunk, () => releaseBytes(chunk))) {
+        const drained = once(outgoing, 'drain').then(() => 'drained' as const)
+        drained.catch(() => undefined)
+        if ((await Promise.race([drained, closed])) === 'closed') return
+      }
+    }
+    outgoing.end()
+    await finished(outgoing).catch(() => undefined)
+  } catch {
+    outgoing.destroy() // the source failed: the client must not take a short body as whole
+  } finally {
+    if (!outgoing.writableFinished) await iterator.return?.().catch(() => undefined)
+  }
 }
 
 /**

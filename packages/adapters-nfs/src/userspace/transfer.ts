@@ -1,4 +1,4 @@
-import { backendError, toApiPath } from '@pstorage/core'
+import { backendError, releaseBytes, toApiPath } from '@pstorage/core'
 import { DRIVER_NAME } from '../driver-name.js'
 import { STABLE_HOW } from '../nfs3/constants.js'
 import { nfsPathError } from './namespace.js'
@@ -46,7 +46,8 @@ async function writeSpan(
  * between. A file that fits one WRITE is sent FILE_SYNC instead (one round trip less).
  * Memory stays below `depth + 1` blocks whatever the size of the upload, and the blocks are
  * reused once their WRITE is answered (the server has all of its bytes then): a large
- * upload allocates `depth + 1` blocks, not one per MiB for the garbage collector. If `source`
+ * upload allocates `depth + 1` blocks, not one per MiB for the garbage collector, and frees
+ * them when it ends (`releaseBytes`). If `source`
  * throws, in-flight WRITEs are awaited and its error is rethrown unchanged.
  *
  * @example
@@ -109,10 +110,17 @@ export async function writeAll(
       }
       if (failure) break
     }
-    if (!failure && fill > 0)
-      await send(buf.subarray(0, fill), offset === 0 ? STABLE_HOW.FILE_SYNC : STABLE_HOW.UNSTABLE)
+    if (!failure && fill > 0) {
+      const last = buf.subarray(0, fill)
+      buf = NO_BLOCK
+      await send(last, offset === 0 ? STABLE_HOW.FILE_SYNC : STABLE_HOW.UNSTABLE)
+    }
   } finally {
     await Promise.allSettled(inflight) // never leave WRITEs running behind a cleanup
+    // Free the blocks now rather than at the next full collection: those answered, and the
+    // one never sent (a block whose WRITE failed is left to the garbage collector).
+    for (const b of spare) releaseBytes(b)
+    releaseBytes(buf)
   }
   if (failure) throw nfsPathError(failure.error, rel)
   if (unstable) {
@@ -121,6 +129,9 @@ export async function writeAll(
   }
   return offset
 }
+
+/** No block: the last one is in flight. */
+const NO_BLOCK = Buffer.alloc(0)
 
 /** READs until `count` bytes at `offset` arrived (a reply may carry fewer). */
 async function readSpan(
@@ -150,6 +161,9 @@ async function readSpan(
  * Streams `length` bytes of `fh` from `offset`, with up to `depth` READs of `s.ioSize` in
  * flight and chunks yielded in order. Stopping early leaves at most `depth` replies to be
  * dropped; a file that shrinks mid-read is a `conflict`, never a silently short stream.
+ * Each chunk is a view of its own buffer (the reply's record, which the record decoder
+ * copies out of the socket, or the join of a short span's replies): the consumer may
+ * free it when done (`ReadResult.ownedChunks`).
  *
  * @example
  * ```ts

@@ -168,6 +168,7 @@ export function createUserspaceDriver(o: ResolvedUserspaceOptions): BackendDrive
           offset,
           length,
           content_type: mimeTypeOf(baseName(rel)),
+          ownedChunks: true, // each a READ reply's own buffer (see readRange)
         }
       })
     },

@@ -76,6 +76,13 @@ export interface ReadResult {
   /** Bytes the stream yields. */
   readonly length: number
   readonly content_type?: string
+  /**
+   * Each chunk is a view of an `ArrayBuffer` that no other chunk and nothing else holds
+   * (say, a protocol reply the driver decoded into its own buffer): a consumer done with a
+   * chunk may free it at once (`releaseBytes`), not leave it to the garbage collector.
+   * Consumers that keep chunks simply ignore this. @default false
+   */
+  readonly ownedChunks?: boolean
 }
 
 /** Options of {@link BackendDriver.write} and {@link BackendDriver.move}. */

@@ -239,7 +239,7 @@ export function fileRoutes(r: Router, pstorage: PStorage): void {
     }
     const stream =
       opened.stream instanceof Readable ? opened.stream : asAsyncIterable(opened.stream)
-    return sendStream(c, range ? 206 : 200, stream)
+    return sendStream(c, range ? 206 : 200, stream, { ownedChunks: opened.ownedChunks === true })
   })
 
   r.mount('operator', deleteFiles, async (c) => {
