@@ -1,7 +1,8 @@
 import { httpError } from './errors.js'
+import { nodeFetch } from './node-fetch.js'
 import { parseBaseUrl } from './urls.js'
 
-/** The `fetch` this driver calls: the global one or a stand-in (tests, a custom dispatcher). */
+/** The `fetch` this driver calls: {@link nodeFetch} by default, or a stand-in (tests, a custom dispatcher). */
 export type FetchLike = (url: URL, init: RequestInit) => Promise<Response>
 
 /** Options of {@link createHttpDriver}. */
@@ -42,7 +43,10 @@ export interface HttpDriverOptions {
   readonly maxItemCounts?: number
   /** Requests `stats()` makes (index GETs and HEADs) before it answers `truncated`. @default 1000 */
   readonly statsMaxRequests?: number
-  /** The fetch implementation (undici's, global in Node). @default globalThis.fetch */
+  /**
+   * The fetch implementation. @default nodeFetch: fetch's semantics for what the driver asks,
+   * over node:http(s), without the copy of every body chunk that undici's fetch makes.
+   */
   readonly fetch?: FetchLike
 }
 
@@ -81,9 +85,6 @@ const OWNED_HEADERS = new Set([
   'expect',
   'proxy-authorization',
 ])
-
-// Looked up per call, so a test that replaces `globalThis.fetch` is honoured.
-const globalFetch: FetchLike = (url, init) => globalThis.fetch(url, init)
 
 function bad(why: string): Error {
   return httpError('bad_request', `Invalid http backend config: ${why}`)
@@ -154,6 +155,6 @@ export function resolveHttpOptions(options: HttpDriverOptions): ResolvedHttpOpti
     maxItemCounts: integer('maxItemCounts', options.maxItemCounts, 16, 0, 1000),
     statsMaxRequests: integer('statsMaxRequests', options.statsMaxRequests, 1000, 1, 10_000_000),
     checkAddress: options.checkAddress,
-    fetch: options.fetch ?? globalFetch,
+    fetch: options.fetch ?? nodeFetch,
   })
 }
