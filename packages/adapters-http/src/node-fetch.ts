@@ -71,7 +71,7 @@ export const nodeFetch: FetchLike = (url, init) =>
         }
       },
     )
-    request.once('error', (error) => reject(tlsNamed(error)))
+    request.on('error', (error) => reject(tlsNamed(error))) // `on`: never an unhandled 'error'
     request.end()
   })
 
@@ -122,7 +122,7 @@ function bodyOf(incoming: IncomingMessage): ReadableStream<Uint8Array> {
           if ((controller.desiredSize ?? 0) <= 0) incoming.pause()
         })
         incoming.once('end', () => controller.close())
-        incoming.once('error', (error) => controller.error(error))
+        incoming.on('error', (error) => controller.error(error))
         incoming.once('close', () => {
           if (!incoming.complete) controller.error(new Error('The body was cut short'))
         })
