@@ -44,11 +44,10 @@ async function writeSpan(
  * `s.ioSize` in flight, then COMMITs (RFC 1813 §3.3.7, §3.3.21): UNSTABLE writes are fast,
  * COMMIT makes them durable, and the write verifier proves the server did not restart in
  * between. A file that fits one WRITE is sent FILE_SYNC instead (one round trip less).
- * Memory stays below `depth + 1` blocks whatever the size of the upload, and the blocks are
- * reused once their WRITE is answered (the server has all of its bytes then): a large
- * upload allocates `depth + 1` blocks, not one per MiB for the garbage collector, and frees
- * them when it ends (`releaseBytes`). If `source`
- * throws, in-flight WRITEs are awaited and its error is rethrown unchanged.
+ * Memory stays at `depth + 1` blocks whatever the size of the upload: a block is reused
+ * once its WRITE is answered (the server has all of its bytes then), and the blocks are
+ * freed when the upload ends (`releaseBytes`), not left to the garbage collector. If
+ * `source` throws, in-flight WRITEs are awaited and its error is rethrown unchanged.
  *
  * @example
  * ```ts
