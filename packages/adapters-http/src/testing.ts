@@ -50,6 +50,8 @@ export interface NginxServer {
   readonly jsonUrl: string
   /** The served directory on disk. */
   readonly dir: string
+  /** The nginx master's process id (its workers are its children). */
+  readonly pid: number
   /** Every request both servers logged so far, oldest first. */
   requests(): Promise<NginxRequest[]>
   /** Stops nginx and deletes its files (including `dir`); idempotent. */
@@ -243,6 +245,7 @@ function handle(
     url,
     jsonUrl,
     dir,
+    pid: child.pid!,
     async requests(): Promise<NginxRequest[]> {
       const log = await readFile(join(prefix, 'access.log'), 'utf8').catch(() => '')
       return log

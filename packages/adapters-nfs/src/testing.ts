@@ -52,6 +52,8 @@ export interface GaneshaServer {
   readonly dir: string
   /** ganesha's log, for failure messages. */
   readonly logFile: string
+  /** ganesha's process id (benchmarks read its CPU time). */
+  readonly pid: number
   /** Stops ganesha (SIGTERM, then SIGKILL) and removes its temp files. Idempotent. */
   stop(): Promise<void>
 }
@@ -141,6 +143,7 @@ async function startOnce(
         mountPort,
         dir,
         logFile,
+        pid: child.pid!,
         stop,
       })
     await sleep(100)

@@ -1,3 +1,4 @@
+import { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3'
 import { backendError, type ReadOptions, type ReadResult, resolveRange } from '@pstorage/core'
@@ -11,6 +12,9 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/
  * from `Content-Range` (ranged) or `Content-Length` (whole), and the answer must cover exactly
  * the bytes `resolveRange` expects, so a store that ignored or bent the `Range` header can
  * never pass a wrong slice off as the asked one. The body is released on any refusal.
+ * The SDK's answer on Node is node:http's `IncomingMessage`, whose chunks are each a copy
+ * in a buffer of its own (node:http's parser copies every piece of a body): the result
+ * says so (`ownedChunks`), so a consumer may free each one once it is done with it.
  *
  * @example
  * ```ts
@@ -38,7 +42,15 @@ export function readBody(
       throw backendError(DRIVER_NAME, 'service_unavailable', 'The S3 store answered another range')
     if (body === undefined)
       throw backendError(DRIVER_NAME, 'internal_error', 'The S3 answer has no readable body')
-    return { stream: body as AsyncIterable<Uint8Array>, size, offset, length, content_type }
+    return {
+      stream: body as AsyncIterable<Uint8Array>,
+      size,
+      offset,
+      length,
+      content_type,
+      // node:http's parser copies each piece of a body into a buffer of its own.
+      ...(body instanceof IncomingMessage && { ownedChunks: true }),
+    }
   } catch (error) {
     body?.destroy()
     throw error

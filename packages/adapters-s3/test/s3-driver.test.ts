@@ -6,6 +6,7 @@ import {
   bytesSource,
   isPStorageError,
   readAllBytes,
+  releaseBytes,
   requireOp,
 } from '@pstorage/core'
 import { pseudoRandomBytes, runBackendDriverSuite, TRAVERSAL_CASES } from '@pstorage/core/testing'
@@ -206,6 +207,35 @@ runBackendDriverSuite({
           expect((await readAllBytes(r.stream)).length).toBe(0)
         }
         expect(await codeOf(d.read('/empty', { offset: 1 }))).toBe('range_not_satisfiable')
+      })
+
+      it('hands out read chunks the consumer owns, each in a buffer of its own', async () => {
+        const d = get()
+        const data = pseudoRandomBytes(6 * MiB + 123, 6)
+        await requireOp(d, 'write')('/owned.bin', bytesSource(data))
+        const r = await d.read('/owned.bin')
+        expect(r.ownedChunks).toBe(true)
+        const buffers = new Set<ArrayBufferLike>()
+        const hash = createHash('sha256')
+        let freed = 0
+        // Node's default pool size (vitest's workers raise it): releaseBytes frees chunks
+        // larger than 8 KiB, as it would in the server.
+        const poolSize = Buffer.poolSize
+        Buffer.poolSize = 8 * 1024
+        try {
+          for await (const chunk of r.stream as AsyncIterable<Uint8Array>) {
+            expect([chunk.byteOffset, chunk.buffer.byteLength]).toEqual([0, chunk.byteLength])
+            expect(buffers.has(chunk.buffer)).toBe(false)
+            buffers.add(chunk.buffer)
+            hash.update(chunk)
+            // What a consumer told so may do: free each chunk once used. Later ones stay whole.
+            if (releaseBytes(chunk)) freed++
+          }
+        } finally {
+          Buffer.poolSize = poolSize
+        }
+        expect(freed).toBeGreaterThan(1)
+        expect(hash.digest('hex')).toBe(createHash('sha256').update(data).digest('hex'))
       })
 
       it('bounds stats and says so', async () => {

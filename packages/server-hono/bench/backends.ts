@@ -3,11 +3,14 @@
  * PStorage's file API (`POST …/files/upload`, `GET …/files/download`) on an s3, an nfs
  * (userspace) and an http (download only) backend, and does the same transfer directly in
  * the same run: the AWS SDK (lib-storage `Upload`, 8 MiB parts, 4 in flight; the driver sends 2)
- * against s3rver, `nfs-cp` (libnfs) against nfs-ganesha, `curl` against nginx. Prints MB/s
- * side by side, the PStorage/direct ratio, and the server's peak RSS during its transfers.
- * Every transfer is verified by SHA-256.
+ * against s3rver, `nfs-cp` (libnfs; downloads with `nfs-cat`, as nfs-cp writes only files)
+ * against nfs-ganesha, `curl` against nginx. Prints MB/s side by side, the PStorage/direct
+ * ratio, and the server's peak RSS during its transfers, then the CPU seconds each process spent on each transfer (the PStorage server, the
+ * backend's server, the client: this process and the commands it runs), from /proc. Every
+ * transfer is verified by SHA-256: downloads hash the bytes as they arrive (inside the
+ * timing, PStorage's and the direct one alike), uploads are read back after the timing.
  *
- *   pnpm bench:backends [--size-mib 1024] [--runs 3] [--json]
+ *   pnpm bench:backends [--size-mib 1024] [--runs 3] [--only s3,nfs,http] [--json]
  *
  * Target (the issue): PStorage at least 0.7x the direct figure, server peak RSS < 200 MB.
  * The real servers come from the adapters' test harnesses (s3rver in a child process of
@@ -19,7 +22,7 @@ import { type ChildProcess, spawn } from 'node:child_process'
 import { createCipheriv, createHash } from 'node:crypto'
 import { once } from 'node:events'
 import { createReadStream, createWriteStream } from 'node:fs'
-import { copyFile, link, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import { copyFile, link, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createRequire } from 'node:module'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -43,8 +46,10 @@ const { values } = parseArgs({
     'size-mib': { type: 'string', default: '1024' },
     runs: { type: 'string', default: '3' },
     json: { type: 'boolean', default: false },
+    only: { type: 'string', default: 's3,nfs,http' },
   },
 })
+const ONLY = new Set(values.only.split(','))
 const SIZE = Number(values['size-mib']) * MiB
 const RUNS = Number(values.runs)
 if (!(SIZE >= 16 * MiB) || SIZE % MiB !== 0 || !(RUNS >= 1))
@@ -193,6 +198,34 @@ async function startServer(dataDir: string): Promise<Server> {
   return { url, pid: child.pid! }
 }
 
+/**
+ * CPU seconds (user + system, all threads) `pid` has used so far, from /proc/<pid>/stat;
+ * with `waited`, also those of its children it has waited for (a command run to its end).
+ */
+async function cpuSeconds(pid: number | 'self', waited = false): Promise<number> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8')
+  // After "pid (comm) ", field 3 (state) comes first: utime, stime, cutime and cstime are
+  // fields 14 to 17.
+  const f = stat
+    .slice(stat.lastIndexOf(')') + 2)
+    .split(' ')
+    .map(Number)
+  return (f[11]! + f[12]! + (waited ? f[13]! + f[14]! : 0)) / CLOCK_TICKS
+}
+/** Linux's USER_HZ, the unit of /proc/<pid>/stat times (100 on every Linux ABI Node runs on). */
+const CLOCK_TICKS = 100
+
+/** {@link cpuSeconds} of `pid` and of its live descendants (nginx's workers). */
+async function treeCpuSeconds(pid: number): Promise<number> {
+  let total = await cpuSeconds(pid)
+  for (const tid of await readdir(`/proc/${pid}/task`)) {
+    const children = await readFile(`/proc/${pid}/task/${tid}/children`, 'utf8')
+    for (const child of children.split(' ').filter(Boolean))
+      total += await treeCpuSeconds(Number(child)).catch(() => 0) // it may have exited
+  }
+  return total
+}
+
 /** Resets the peak RSS of `pid` (Linux: clear_refs 5 resets VmHWM). */
 const resetPeak = (pid: number) => writeFile(`/proc/${pid}/clear_refs`, '5')
 /** `VmHWM` (peak since the last reset) or `VmRSS` (now) of `pid`, in MB (MiB). */
@@ -248,17 +281,26 @@ interface Sample {
   pstorage: number
   direct: number
   rssMB: number
+  /** CPU seconds of the PStorage transfer: server, backend server, benchmark client. */
+  pstorageCpu: { server: number; peer: number; client: number }
+  /** CPU seconds of the direct transfer: backend server, direct client. */
+  directCpu: { peer: number; client: number }
 }
 interface Case {
   backend: 's3' | 'nfs' | 'http'
   note: string
   ops: Op[]
+  /** The backend server's process (with its children), for its CPU time. */
+  peerPid: number
   /** Gives PStorage's backend id. */
   setup(client: PStorageClient): Promise<string>
   /** Direct upload of the source file as `name`, verified. */
   directUpload?(name: string): Promise<void>
-  /** Direct download of `name`, returning its SHA-256. */
-  directDownload(name: string): Promise<string>
+  /**
+   * Direct download of `name`; gives what yields its SHA-256 after the timing (at once
+   * when the bytes were hashed as they arrived, as PStorage's download is).
+   */
+  directDownload(name: string): Promise<() => Promise<string>>
   /** The SHA-256 of `name` as the backend stores it (after a PStorage upload). */
   stored?(name: string): Promise<string>
   /** Puts the source file in place for downloads (read-only backends). */
@@ -289,6 +331,7 @@ async function s3Case(source: string): Promise<Case> {
     backend: 's3',
     note: `s3rver 3.7.1 in its own process; direct: @aws-sdk/lib-storage Upload (${PART_SIZE / MiB} MiB parts, ${QUEUE_SIZE} in flight) and GetObject`,
     ops: ['upload', 'download'],
+    peerPid: child.pid!,
     async setup(client) {
       const backend = await client.createBackend({
         name: 'bench-s3',
@@ -319,7 +362,8 @@ async function s3Case(source: string): Promise<Case> {
     async directDownload(name) {
       const body = (await get(name)).Body
       if (!body) throw new Error('GetObject: no body')
-      return hashStream(body)
+      const digest = await hashStream(body)
+      return async () => digest
     },
     async stored(name) {
       const body = (await get(name)).Body
@@ -332,15 +376,16 @@ async function s3Case(source: string): Promise<Case> {
   }
 }
 
-async function nfsCase(source: string, scratch: string): Promise<Case> {
+async function nfsCase(source: string): Promise<Case> {
   const g = await startGanesha()
   cleanups.push(() => g.stop())
   const url = (name: string) =>
     `nfs://127.0.0.1${g.export}/${name}?nfsport=${g.port}&mountport=${g.mountPort}&version=3`
   return {
     backend: 'nfs',
-    note: 'nfs-ganesha (VFS FSAL), NFSv3/TCP on loopback; PStorage in userspace mode; direct: nfs-cp (libnfs)',
+    note: 'nfs-ganesha (VFS FSAL), NFSv3/TCP on loopback; PStorage in userspace mode; direct: nfs-cp (libnfs) for uploads, nfs-cat (libnfs) piped into the same SHA-256 for downloads',
     ops: ['upload', 'download'],
+    peerPid: g.pid,
     async setup(client) {
       const backend = await client.createBackend({
         name: 'bench-nfs',
@@ -353,14 +398,12 @@ async function nfsCase(source: string, scratch: string): Promise<Case> {
       await run('nfs-cp', [source, url(name)])
     },
     async directDownload(name) {
-      // nfs-cp writes a local file, not a pipe: the copy is timed, its hash is not.
-      const target = join(scratch, `nfs-${name}`)
-      try {
-        await run('nfs-cp', [url(name), target])
-        return await hashFile(target)
-      } finally {
-        await rm(target, { force: true })
-      }
+      // nfs-cat (libnfs, as nfs-cp) into a pipe, hashed as the bytes arrive, as curl's and
+      // PStorage's downloads are: nfs-cp writes only to a file (it refuses /dev/stdout).
+      const hash = createHash('sha256')
+      await run('nfs-cat', [url(name)], (piece) => hash.update(piece))
+      const digest = hash.digest('hex')
+      return async () => digest
     },
     stored: (name) => hashFile(join(g.dir, name)),
     remove: (name) => rm(join(g.dir, name), { force: true }),
@@ -374,6 +417,7 @@ async function httpCase(source: string): Promise<Case> {
     backend: 'http',
     note: 'nginx (sendfile on) on loopback; read-only backend; direct: curl, piped into the same SHA-256',
     ops: ['download'],
+    peerPid: nginx.pid,
     async setup(client) {
       const backend = await client.createBackend({
         name: 'bench-http',
@@ -390,7 +434,8 @@ async function httpCase(source: string): Promise<Case> {
       await run('curl', ['-sSf', `${nginx.url}${encodeURIComponent(name)}`], (piece) =>
         hash.update(piece),
       )
-      return hash.digest('hex')
+      const digest = hash.digest('hex')
+      return async () => digest
     },
   }
 }
@@ -405,6 +450,11 @@ interface Row {
   ratio: number
   server_peak_rss_mb: number
   target_met: boolean
+  /** Medians of CPU seconds per transfer, by process. */
+  cpu_s: {
+    pstorage: { server: number; peer: number; client: number }
+    direct: { peer: number; client: number }
+  }
 }
 
 async function main(): Promise<void> {
@@ -426,98 +476,124 @@ async function main(): Promise<void> {
   const idleRssMB = Math.round(await rssMB(server.pid, 'VmRSS'))
   log(`server RSS after start and login: ${idleRssMB} MB`)
 
-  /** Times one PStorage transfer and the server's peak RSS during it. */
-  const timed = async (transfer: () => Promise<void>) => {
-    await resetPeak(server.pid)
+  /**
+   * Times one transfer (PStorage's when `server`), with the CPU seconds each process spent
+   * on it: the server, the backend's server (`peer`) and this process with the commands it
+   * ran (`client`), and for PStorage the server's peak RSS.
+   */
+  const timed = async (peerPid: number, transfer: () => Promise<void>, viaServer: boolean) => {
+    const cpu = () =>
+      Promise.all([cpuSeconds(server.pid), treeCpuSeconds(peerPid), cpuSeconds('self', true)])
+    if (viaServer) await resetPeak(server.pid)
+    const before = await cpu()
     const started = process.hrtime.bigint()
     await transfer()
     const s = seconds(started)
-    return { s, rss: await rssMB(server.pid) }
+    const after = await cpu()
+    const [srv, peer, client] = after.map((x, i) => x - before[i]!) as [number, number, number]
+    return { s, rss: viaServer ? await rssMB(server.pid) : 0, cpu: { server: srv, peer, client } }
   }
-  const timedDirect = async (transfer: () => Promise<void>) => {
-    const started = process.hrtime.bigint()
-    await transfer()
-    return seconds(started)
-  }
+  type Timed = Awaited<ReturnType<typeof timed>>
+  const cpuText = (t: Timed, viaServer: boolean) =>
+    `CPU s: ${viaServer ? `server ${t.cpu.server.toFixed(1)}, ` : ''}peer ${t.cpu.peer.toFixed(1)}, client ${t.cpu.client.toFixed(1)}`
 
   const rows: Row[] = []
   const notes: string[] = []
-  const builders = [() => s3Case(source), () => nfsCase(source, scratch), () => httpCase(source)]
-  for (const build of builders) {
+  const builders = {
+    s3: () => s3Case(source),
+    nfs: () => nfsCase(source),
+    http: () => httpCase(source),
+  }
+  for (const [backend, build] of Object.entries(builders)) {
+    if (!ONLY.has(backend)) continue
     const c = await build()
     notes.push(`${c.backend}: ${c.note}`)
     const id = await c.setup(client)
     const test = await client.testBackend(id)
     if (!test.ok) throw new Error(`${c.backend}: backend test failed: ${JSON.stringify(test)}`)
     const samples: Record<Op, Sample[]> = { upload: [], download: [] }
+    /**
+     * One PStorage and one direct transfer, in the given order, each checked after its
+     * timing by its `verify` (when given), and logged.
+     */
+    type Leg = { transfer: () => Promise<void>; verify?: () => Promise<void> }
+    const pair = async (
+      op: Op,
+      run: number,
+      pstorageFirst: boolean,
+      viaPStorage: Leg,
+      direct: Leg,
+    ) => {
+      const leg = async (l: Leg, viaServer: boolean) => {
+        const t = await timed(c.peerPid, l.transfer, viaServer)
+        await l.verify?.()
+        return t
+      }
+      const both = [() => leg(viaPStorage, true), () => leg(direct, false)] as const
+      const [p, d] = pstorageFirst
+        ? [await both[0](), await both[1]()]
+        : await both[1]().then(async (d) => [await both[0](), d] as const)
+      samples[op].push({
+        pstorage: mbps(p.s),
+        direct: mbps(d.s),
+        rssMB: p.rss,
+        pstorageCpu: p.cpu,
+        directCpu: { peer: d.cpu.peer, client: d.cpu.client },
+      })
+      log(
+        `${c.backend} ${op} run ${run + 1}: PStorage ${mbps(p.s).toFixed(1)} MB/s (RSS ${p.rss.toFixed(0)} MB; ${cpuText(p, true)}), direct ${mbps(d.s).toFixed(1)} MB/s (${cpuText(d, false)})`,
+      )
+    }
     for (let r = 0; r < RUNS; r++) {
       const pstorageFirst = r % 2 === 0
       const name = `bench-${r}.bin`
       const directName = `bench-${r}-direct.bin`
 
       if (c.ops.includes('upload') && c.directUpload && c.stored) {
-        const viaPStorage = async () => {
-          const t = await timed(async () => {
-            await client.uploadFiles(
-              id,
-              [{ name, data: createReadStream(source, { highWaterMark: MiB }) }],
-              { path: '/' },
-            )
-          })
-          check(`${c.backend} PStorage upload`, await c.stored!(name))
-          return t
-        }
-        const direct = async () => {
-          const s = await timedDirect(() => c.directUpload!(directName))
-          check(`${c.backend} direct upload`, await c.stored!(directName))
-          return s
-        }
-        let p: { s: number; rss: number }
-        let d: number
-        if (pstorageFirst) {
-          p = await viaPStorage()
-          d = await direct()
-        } else {
-          d = await direct()
-          p = await viaPStorage()
-        }
-        samples.upload.push({ pstorage: mbps(p.s), direct: mbps(d), rssMB: p.rss })
-        log(
-          `${c.backend} upload run ${r + 1}: PStorage ${mbps(p.s).toFixed(1)} MB/s (RSS ${p.rss.toFixed(0)} MB), direct ${mbps(d).toFixed(1)} MB/s`,
+        const { directUpload, stored } = c
+        await pair(
+          'upload',
+          r,
+          pstorageFirst,
+          {
+            transfer: async () => {
+              await client.uploadFiles(
+                id,
+                [{ name, data: createReadStream(source, { highWaterMark: MiB }) }],
+                { path: '/' },
+              )
+            },
+            verify: async () => check(`${c.backend} PStorage upload`, await stored(name)),
+          },
+          {
+            transfer: () => directUpload(directName),
+            verify: async () => check(`${c.backend} direct upload`, await stored(directName)),
+          },
         )
         await c.remove?.(directName)
       } else {
         await c.seed?.(name) // read-only: the file is put in place behind the backend
       }
 
-      const viaPStorage = async () => {
-        let digest = ''
-        const t = await timed(async () => {
-          digest = await hashStream(await client.downloadFile(id, `/${name}`))
-        })
-        check(`${c.backend} PStorage download`, digest)
-        return t
-      }
-      const direct = async () => {
-        let digest = ''
-        const s = await timedDirect(async () => {
-          digest = await c.directDownload(name)
-        })
-        check(`${c.backend} direct download`, digest)
-        return s
-      }
-      let p: { s: number; rss: number }
-      let d: number
-      if (pstorageFirst) {
-        p = await viaPStorage()
-        d = await direct()
-      } else {
-        d = await direct()
-        p = await viaPStorage()
-      }
-      samples.download.push({ pstorage: mbps(p.s), direct: mbps(d), rssMB: p.rss })
-      log(
-        `${c.backend} download run ${r + 1}: PStorage ${mbps(p.s).toFixed(1)} MB/s (RSS ${p.rss.toFixed(0)} MB), direct ${mbps(d).toFixed(1)} MB/s`,
+      let digest: () => Promise<string> = async () => ''
+      await pair(
+        'download',
+        r,
+        pstorageFirst,
+        {
+          // Hashed as the bytes arrive, inside the timing, as the direct download is.
+          transfer: async () =>
+            check(
+              `${c.backend} PStorage download`,
+              await hashStream(await client.downloadFile(id, `/${name}`)),
+            ),
+        },
+        {
+          transfer: async () => {
+            digest = await c.directDownload(name)
+          },
+          verify: async () => check(`${c.backend} direct download`, await digest()),
+        },
       )
       await c.remove?.(name)
     }
@@ -527,6 +603,7 @@ async function main(): Promise<void> {
       const direct = median(s.map((x) => x.direct))
       const rss = Math.max(...s.map((x) => x.rssMB))
       const ratio = pstorage / direct
+      const cpu = (pick: (x: Sample) => number) => Math.round(median(s.map(pick)) * 10) / 10
       rows.push({
         backend: c.backend,
         op,
@@ -535,6 +612,14 @@ async function main(): Promise<void> {
         ratio: Math.round(ratio * 100) / 100,
         server_peak_rss_mb: Math.round(rss),
         target_met: ratio >= TARGET_RATIO && rss < TARGET_RSS_MB,
+        cpu_s: {
+          pstorage: {
+            server: cpu((x) => x.pstorageCpu.server),
+            peer: cpu((x) => x.pstorageCpu.peer),
+            client: cpu((x) => x.pstorageCpu.client),
+          },
+          direct: { peer: cpu((x) => x.directCpu.peer), client: cpu((x) => x.directCpu.client) },
+        },
       })
     }
   }
@@ -569,6 +654,22 @@ async function main(): Promise<void> {
     for (const r of rows) {
       console.log(
         `| ${r.backend} | ${r.op} | ${r.pstorage_mb_s} | ${r.direct_mb_s} | ${r.ratio} | ${r.server_peak_rss_mb} | ${r.target_met ? 'yes' : 'no'} |`,
+      )
+    }
+    console.log(
+      '\nCPU seconds per transfer (medians): PStorage server + backend server + client, direct backend server + client\n',
+    )
+    console.log(
+      '| backend | op | PStorage: server | peer | client | total | direct: peer | client | total |',
+    )
+    console.log('|---|---|---:|---:|---:|---:|---:|---:|---:|')
+    for (const r of rows) {
+      const p = r.cpu_s.pstorage
+      const d = r.cpu_s.direct
+      const total = (...xs: number[]) =>
+        (Math.round(xs.reduce((a, b) => a + b) * 10) / 10).toString()
+      console.log(
+        `| ${r.backend} | ${r.op} | ${p.server} | ${p.peer} | ${p.client} | ${total(p.server, p.peer, p.client)} | ${d.peer} | ${d.client} | ${total(d.peer, d.client)} |`,
       )
     }
     console.log('')

@@ -33,8 +33,11 @@ export async function sendStream(
   const outgoing = nodeResponse(c)
   if (!outgoing) return c.body(ReadableStream.from(chunks), status)
   outgoing.writeHead(status, headersOf(c))
-  if (options.ownedChunks && !(chunks instanceof Readable)) {
-    await writeOwned(paced(chunks), outgoing)
+  if (options.ownedChunks) {
+    if (chunks instanceof Readable) {
+      pace(chunks)
+      await pipeOwned(chunks, outgoing)
+    } else await writeOwned(paced(chunks), outgoing)
     return alreadySent(status)
   }
   let source: Readable
@@ -80,6 +83,33 @@ async function writeOwned(chunks: AsyncIterable<Uint8Array>, outgoing: ServerRes
   } finally {
     if (!outgoing.writableFinished) await iterator.return?.().catch(() => undefined)
   }
+}
+
+/**
+ * {@link writeOwned} for a Node `Readable`, driven by its `data` events (no promise per
+ * chunk): pauses it while the socket is full, frees each chunk once written, ends the
+ * response at the source's end. A source error destroys the response (a short body); a
+ * client gone destroys the source. Resolves once the response is closed.
+ */
+function pipeOwned(source: Readable, outgoing: ServerResponse): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const onDrain = () => source.resume()
+    source.on('data', (chunk: Uint8Array) => {
+      if (outgoing.destroyed) {
+        releaseBytes(chunk)
+        return
+      }
+      if (!outgoing.write(chunk, () => releaseBytes(chunk))) source.pause()
+    })
+    outgoing.on('drain', onDrain)
+    source.once('end', () => outgoing.end())
+    source.on('error', () => outgoing.destroy())
+    outgoing.once('close', () => {
+      outgoing.off('drain', onDrain)
+      if (!source.readableEnded) source.destroy() // the client went away, or the source failed
+      resolve()
+    })
+  })
 }
 
 /**

@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { Readable } from 'node:stream'
 import type { Context } from 'hono'
 import { afterEach, describe, expect, it } from 'vitest'
 import { sendStream } from '../src/send-stream.js'
@@ -46,12 +47,22 @@ function owned(count: number) {
   return { made, chunks: chunks(), returned: () => returned }
 }
 
-describe('sendStream with owned chunks', () => {
+/**
+ * The two shapes of source sendStream takes: an async iterable (the engine, NFS) and a Node
+ * `Readable` (a backend's HTTP answer: S3), made here from the same generator.
+ */
+const shapes = {
+  'an async iterable': (chunks: AsyncGenerator<Uint8Array>) => chunks,
+  'a Node Readable': (chunks: AsyncGenerator<Uint8Array>) =>
+    Readable.from(chunks, { objectMode: false }),
+}
+
+describe.each(Object.entries(shapes))('sendStream with owned chunks from %s', (_, shape) => {
   it('delivers every byte, then frees each chunk the socket has written', async () => {
     const source = owned(24)
     let sent: Promise<Response> | undefined
     const url = await serve((_, res) => {
-      sent = sendStream(contextOf(res), 200, source.chunks, { ownedChunks: true })
+      sent = sendStream(contextOf(res), 200, shape(source.chunks), { ownedChunks: true })
     })
     const body = new Uint8Array(await (await fetch(url)).arrayBuffer())
     await sent
@@ -66,7 +77,7 @@ describe('sendStream with owned chunks', () => {
   it('keeps chunks that are not owned as they are', async () => {
     const source = owned(3)
     const url = await serve((_, res) => {
-      void sendStream(contextOf(res), 200, source.chunks)
+      void sendStream(contextOf(res), 200, shape(source.chunks))
     })
     expect((await (await fetch(url)).arrayBuffer()).byteLength).toBe(3 * MiB)
     expect(source.made.every((c) => c.length === MiB)).toBe(true)
@@ -79,7 +90,7 @@ describe('sendStream with owned chunks', () => {
     }
     const url = await serve((_, res) => {
       res.setHeader('content-length', String(4 * MiB))
-      void sendStream(contextOf(res), 200, failing(), { ownedChunks: true })
+      void sendStream(contextOf(res), 200, shape(failing()), { ownedChunks: true })
     })
     const answer = await fetch(url)
     expect(answer.status).toBe(200)
@@ -90,7 +101,7 @@ describe('sendStream with owned chunks', () => {
     const source = owned(10_000) // 10 GB: only a client that stays could take it all
     let sent: Promise<Response> | undefined
     const url = await serve((_, res) => {
-      sent = sendStream(contextOf(res), 200, source.chunks, { ownedChunks: true })
+      sent = sendStream(contextOf(res), 200, shape(source.chunks), { ownedChunks: true })
     })
     const controller = new AbortController()
     const answer = await fetch(url, { signal: controller.signal })
