@@ -200,6 +200,7 @@ export class PStorageClient extends GeneratedOperations {
         method: 'GET',
         path: `/api/v1/volumes/${encodeURIComponent(volumeId)}/data`,
         ...(range && { headers: { range } }),
+        bulk: true,
       },
       options,
     )
@@ -249,6 +250,7 @@ export class PStorageClient extends GeneratedOperations {
         path: `/api/v1/storage/backends/${encodeURIComponent(backendId)}/files/download`,
         query: { path },
         ...(range && { headers: { range } }),
+        bulk: true,
       },
       options,
     )

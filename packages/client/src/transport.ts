@@ -1,4 +1,5 @@
 import { toApiError } from './api-error.js'
+import { nodeBulkGet } from './node-get.js'
 
 /** One request of a generated operation. */
 export interface RequestSpec {
@@ -51,6 +52,11 @@ export interface RawRequest {
   readonly body?: Uint8Array | ReadableStream<Uint8Array> | string
   /** Send no credentials and never refresh (login and refresh themselves). */
   readonly anonymous?: boolean
+  /**
+   * A bulk download (a GET without a body): on Node, unless `fetch` was injected, sent over
+   * node:http(s) instead of the global fetch (node-get.ts says why).
+   */
+  readonly bulk?: boolean
 }
 
 /** `Retry-After` in milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
@@ -86,6 +92,7 @@ export function queryString(query: object | undefined): string {
 export function createTransport(options: TransportOptions, auth?: TransportAuth) {
   const base = options.baseUrl.replace(/\/+$/, '')
   const doFetch = options.fetch ?? globalThis.fetch
+  const bulkGet = options.fetch ? undefined : nodeBulkGet()
   const retries = options.retries ?? 2
   const maxDelay = options.maxRetryDelayMs ?? 30_000
 
@@ -105,9 +112,17 @@ export function createTransport(options: TransportOptions, auth?: TransportAuth)
       ...(call.signal && { signal: call.signal }),
     })
     const url = `${base}${request.path}${queryString(request.query)}`
+    const send =
+      bulkGet && request.bulk && request.method === 'GET' && request.body === undefined
+        ? (at: string, req: ReturnType<typeof init>) =>
+            bulkGet(at, {
+              headers: req.headers as Record<string, string>,
+              ...(req.signal && { signal: req.signal }),
+            })
+        : doFetch
     let refreshed = false
     for (let attempt = 0; ; attempt++) {
-      const response = await doFetch(url, init())
+      const response = await send(url, init())
       if (response.status === 401 && auth && !request.anonymous && !refreshed && !streaming) {
         refreshed = true
         if (await auth.refresh()) {
