@@ -35,7 +35,10 @@ export type AnyChunkRow = ChunkRow | ReadChunkRow
  * throw corruption(row, 'record checksum mismatch')
  * ```
  */
-export function corruption(row: AnyChunkRow, reason: string): PStorageError {
+export function corruption(
+  row: Pick<AnyChunkRow, 'id' | 'span' | 'segment' | 'offset'>,
+  reason: string,
+): PStorageError {
   const blocks = row.span === 1 ? `Block ${row.id}` : `Blocks ${row.id}-${row.id + row.span - 1}`
   return new PStorageError(
     'data_corruption',

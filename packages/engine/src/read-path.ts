@@ -165,26 +165,20 @@ async function readWindowInWorker(
   to: number,
   into?: Uint8Array,
 ): Promise<Uint8Array> {
-  const plan = planWindow(ctx, mapId, from, to)
-  const unpin = pin(ctx, plan.chunks)
-  const runs = recordRuns(plan.chunks)
-  const total = runs.reduce((n, run) => n + runBytes(run), 0)
-  const records = SLABS.take(Math.max(1, total))
+  const { job, unpin } = windowJob(ctx, mapId, from, to)
+  const records = SLABS.take(Math.max(1, job.recordBytes))
   try {
-    const at = new Map<number, number>()
     try {
-      let position = 0
+      const r = job.reads
       await Promise.all(
-        runs.map((run) => {
-          const start = position
-          position += runBytes(run)
-          for (const row of run) at.set(row.id, start + row.offset - run[0]!.offset)
+        Array.from({ length: r.length / READ_FIELDS }, (_, k) => {
+          const [segment, offset, start, length] = r.subarray(k * READ_FIELDS)
           return ctx.files
-            .readInto(run[0]!.segment, run[0]!.offset, records.subarray(start, position))
+            .readInto(segment!, offset!, records.subarray(start!, start! + length!))
             .catch((cause: unknown) => {
               throw new PStorageError(
                 'service_unavailable',
-                `[pstorage] [engine] cannot read segment ${run[0]!.segment}`,
+                `[pstorage] [engine] cannot read segment ${segment}`,
                 { cause },
               )
             })
@@ -193,33 +187,27 @@ async function readWindowInWorker(
     } finally {
       unpin()
     }
-    const chunks = new Float64Array(plan.chunks.length * READ_CHUNK_FIELDS)
-    // Its own ArrayBuffer (not the shared pool of small Buffers): it is transferred.
-    const hashes = Buffer.from(new ArrayBuffer(plan.chunks.length * FP_BYTES))
-    for (const [i, row] of plan.chunks.entries()) {
-      chunks.set(
-        [row.id, row.span, row.mask, row.codec, row.raw_len, row.record_len, at.get(row.id)!],
-        i * READ_CHUNK_FIELDS,
-      )
-      hashes.write(row.sha_hex, i * FP_BYTES, FP_BYTES, 'hex')
-    }
     const shared = into?.buffer instanceof SharedArrayBuffer
     const staging = into && !shared ? SLABS.take(to - from) : undefined
     try {
       const result = await ctx.pool.read({
         records,
-        chunks,
-        hashes,
-        pieces: plan.pieces.slice(0, plan.count * PIECE_FIELDS),
-        units: Uint8Array.from(plan.units),
+        chunks: job.chunks,
+        hashes: job.hashes,
+        pieces: job.pieces,
+        units: job.units,
         // Not zero-filled here: the worker zeroes what no piece covers.
         output:
           staging ?? (shared ? into! : (Buffer.allocUnsafeSlow(to - from).buffer as ArrayBuffer)),
       })
       if (!(result instanceof ArrayBuffer || result instanceof Uint8Array)) {
-        const row = plan.chunks[result.chunk]!
-        ctx.cache.delete(row.id)
-        throw corruption(row, result.reason)
+        // `job.chunks` went to the worker (transferred): the report comes from `places`.
+        const [id, span, segment, offset] = job.places.subarray(result.chunk * PLACE_FIELDS)
+        ctx.cache.delete(id!)
+        throw corruption(
+          { id: id!, span: span!, segment: segment!, offset: offset! },
+          result.reason,
+        )
       }
       if (staging) into!.set(staging)
       return into ?? new Uint8Array(result as ArrayBuffer)
@@ -228,6 +216,68 @@ async function readWindowInWorker(
     }
   } finally {
     SLABS.give(records)
+  }
+}
+
+/** Numbers per segment read of a window job: segment, offset, start in the records, bytes. */
+const READ_FIELDS = 4
+/** Numbers per chunk of a window job's `places`: id, span, segment, offset. */
+const PLACE_FIELDS = 4
+
+/**
+ * Plans bytes `[from, to)` of a map (one window) for a worker and pins the segments it
+ * reads (in the same synchronous step as the lookup: GC cannot erase in between).
+ * Everything the read needs comes as typed arrays: the segment reads (record
+ * runs, {@link READ_FIELDS} numbers each, `recordBytes` in all), the chunks as the worker
+ * checks them (transferred to the worker), their content hashes, each chunk's id, span and
+ * place (segment, offset: for a corruption report), the pieces and the pattern units. Built in the same synchronous step
+ * as the plan, so its row objects die young: kept across the reads' awaits, V8's small
+ * young generation promoted every one of them, and the main thread's old generation grew
+ * by tens of MB during a long read-back before a full collection.
+ */
+function windowJob(ctx: EngineContext, mapId: number, from: number, to: number) {
+  const plan = planWindow(ctx, mapId, from, to)
+  const unpin = pin(ctx, plan.chunks)
+  try {
+    const rows = plan.chunks
+    const slot = new Map<number, number>()
+    for (const [i, row] of rows.entries()) slot.set(row.id, i)
+    const runs = recordRuns(rows)
+    const reads = new Float64Array(runs.length * READ_FIELDS)
+    const chunks = new Float64Array(rows.length * READ_CHUNK_FIELDS)
+    const places = new Float64Array(rows.length * PLACE_FIELDS)
+    // Its own ArrayBuffer (not the shared pool of small Buffers): it is transferred.
+    const hashes = Buffer.from(new ArrayBuffer(rows.length * FP_BYTES))
+    let position = 0
+    for (const [k, run] of runs.entries()) {
+      const first = run[0]!
+      const length = runBytes(run)
+      reads.set([first.segment, first.offset, position, length], k * READ_FIELDS)
+      for (const row of run) {
+        const i = slot.get(row.id)!
+        const at = position + row.offset - first.offset
+        chunks.set(
+          [row.id, row.span, row.mask, row.codec, row.raw_len, row.record_len, at],
+          i * READ_CHUNK_FIELDS,
+        )
+        places.set([row.id, row.span, row.segment, row.offset], i * PLACE_FIELDS)
+        hashes.write(row.sha_hex, i * FP_BYTES, FP_BYTES, 'hex')
+      }
+      position += length
+    }
+    const job = {
+      reads,
+      recordBytes: position,
+      chunks,
+      places,
+      hashes,
+      pieces: plan.pieces.slice(0, plan.count * PIECE_FIELDS),
+      units: Uint8Array.from(plan.units),
+    }
+    return { job, unpin }
+  } catch (error) {
+    unpin()
+    throw error
   }
 }
 

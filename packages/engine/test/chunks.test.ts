@@ -135,6 +135,15 @@ describe('multi-block chunks, extents and the dense policy', () => {
     engine = await createFlashEngine(big(dir.path))
     const error = await engine.read('v', 0, data.length).catch((e: unknown) => e)
     expect(isPStorageError(error, 'data_corruption')).toBe(true)
+    // It names the chunk as a read on this thread does (the index's row, not the worker's).
+    const here = await engine.read('v', 300 * KiB, 4 * KiB).catch((e: unknown) => e)
+    expect(isPStorageError(here, 'data_corruption')).toBe(true)
+    const details = (e: unknown) => (e as { details: Record<string, number> }).details
+    expect(details(error)).toEqual(details(here))
+    expect(details(error)).toMatchObject({
+      pblock: expect.any(Number),
+      segment: expect.any(Number),
+    })
     // Outside the damaged chunk everything reads.
     same(await engine.read('v', 0, 256 * KiB), data.subarray(0, 256 * KiB))
     expect((await engine.scrub()).length).toBe(1)
