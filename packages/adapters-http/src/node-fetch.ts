@@ -103,7 +103,9 @@ function toResponse(incoming: IncomingMessage, head: boolean): Response {
 /**
  * The body of `incoming` as a byte stream with backpressure: the socket pauses while the
  * stream holds {@link BODY_HIGH_WATER_MARK} bytes no one read. A body cut short (reset,
- * abort) errors the stream; cancelling it destroys the response.
+ * abort) errors the stream; cancelling it destroys the response. `@pstorage/client` has
+ * the same function (`client/src/node-get.ts`, for its downloads on Node): a fix to one
+ * belongs in both.
  */
 function bodyOf(incoming: IncomingMessage): ReadableStream<Uint8Array> {
   return new ReadableStream(

@@ -226,14 +226,14 @@ const PLACE_FIELDS = 4
 
 /**
  * Plans bytes `[from, to)` of a map (one window) for a worker and pins the segments it
- * reads (in the same synchronous step as the lookup: GC cannot erase in between).
- * Everything the read needs comes as typed arrays: the segment reads (record
- * runs, {@link READ_FIELDS} numbers each, `recordBytes` in all), the chunks as the worker
- * checks them (transferred to the worker), their content hashes, each chunk's id, span and
- * place (segment, offset: for a corruption report), the pieces and the pattern units. Built in the same synchronous step
- * as the plan, so its row objects die young: kept across the reads' awaits, V8's small
- * young generation promoted every one of them, and the main thread's old generation grew
- * by tens of MB during a long read-back before a full collection.
+ * reads, in the same synchronous step as the lookup (GC cannot erase in between). The job
+ * is typed arrays only: the segment reads (record runs, {@link READ_FIELDS} numbers each,
+ * `recordBytes` in all), the chunks as the worker checks them (transferred to it), their
+ * content hashes, each chunk's id, span and place (segment, offset: for a corruption
+ * report), the pieces and the pattern units. So the index's row objects die young: kept
+ * across the reads' awaits, as they were, V8's small young generation promoted every one,
+ * and the main thread's old generation grew by tens of MB during a long read-back before a
+ * full collection.
  */
 function windowJob(ctx: EngineContext, mapId: number, from: number, to: number) {
   const plan = planWindow(ctx, mapId, from, to)
