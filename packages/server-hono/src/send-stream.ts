@@ -94,6 +94,9 @@ async function writeOwned(chunks: AsyncIterable<Uint8Array>, outgoing: ServerRes
 function pipeOwned(source: Readable, outgoing: ServerResponse): Promise<void> {
   return new Promise<void>((resolve) => {
     const onDrain = () => source.resume()
+    // A failed socket write ends in 'close' (handled below); an 'error' left without a
+    // listener would be thrown.
+    outgoing.on('error', () => undefined)
     source.on('data', (chunk: Uint8Array) => {
       if (outgoing.destroyed) {
         releaseBytes(chunk)
