@@ -1,3 +1,5 @@
+import { Readable } from 'node:stream'
+import type { PStorageError } from '@pstorage/core'
 import { httpError } from './errors.js'
 import type { HttpExchange } from './http-client.js'
 
@@ -8,6 +10,154 @@ function decoderFor(contentType: string | null): InstanceType<typeof TextDecoder
     return new TextDecoder(charset ?? 'utf-8')
   } catch {
     return new TextDecoder('utf-8')
+  }
+}
+
+/** What part of a body {@link BodyStream} yields; the default is all of it. */
+export interface BodyWindow {
+  /** Bytes to drop first (a server that ignored `Range`, or sent a wider one). @default 0 */
+  readonly skip?: number
+  /** Bytes to yield; the body must hold them. @default all up to the end */
+  readonly length?: number
+  /**
+   * The body ends right after the window (Content-Length says so): once the window is out,
+   * the body is left to end and its connection to go back to the pool. Otherwise the rest
+   * is dropped with the connection. @default false
+   */
+  readonly exact?: boolean
+  /** The API path, for messages. @default 'the file' */
+  readonly what?: string
+}
+
+/** The timer a body's reader keeps armed while it waits on the server (`IdleTimer`). */
+export interface BodyTimer {
+  touch(): void
+  stop(): void
+  clear(): void
+}
+
+/** Bytes a body buffers before it pauses the socket. */
+const BODY_HIGH_WATER_MARK = 256 * 1024
+
+/**
+ * The body of an answer cut to a {@link BodyWindow}, as a Node stream driven by the
+ * socket's own chunks: no promise and no copy per chunk, backpressure down to the socket.
+ * - Timing: the timer is armed only while this stream wants data and has none (between a
+ *   `_read` and the chunk that fills it), so `timeoutMs` bounds each wait on the server,
+ *   never the time a consumer takes (backpressure).
+ * - Failures (a reset, a timeout, a body shorter than the window) destroy it with a
+ *   `service_unavailable`, mapped by `mapError`: never a native error naming addresses.
+ * - Destroying it (a consumer gone) destroys the body, and with it the connection.
+ *
+ * @example
+ * ```ts
+ * const stream = new BodyStream(incoming, timer, mapError, { skip: 10, length: 20 })
+ * ```
+ */
+export class BodyStream extends Readable {
+  readonly #source: Readable | null
+  readonly #timer: BodyTimer
+  readonly #mapError: (error: unknown) => PStorageError
+  readonly #exact: boolean
+  readonly #what: string
+  #skip: number
+  #left: number
+
+  constructor(
+    source: Readable | null,
+    timer: BodyTimer,
+    mapError: (error: unknown) => PStorageError,
+    window: BodyWindow = {},
+  ) {
+    super({ highWaterMark: BODY_HIGH_WATER_MARK })
+    this.#source = source
+    this.#timer = timer
+    this.#mapError = mapError
+    this.#skip = window.skip ?? 0
+    this.#left = window.length ?? Number.POSITIVE_INFINITY
+    this.#exact = window.exact === true
+    this.#what = window.what ?? 'the file'
+    if (source === null) return
+    source.pause() // flows from the first _read on
+    source.on('data', this.#onData)
+    source.once('end', this.#onEnd)
+    source.on('error', this.#onError)
+    source.once('close', this.#onClose)
+    if (this.#left === 0) this.#finish()
+  }
+
+  override _read(): void {
+    if (this.#left === 0) return
+    if (this.#source === null) {
+      if (this.#left === Number.POSITIVE_INFINITY) this.push(null)
+      else this.#fail('sent no body for')
+      return
+    }
+    this.#timer.touch()
+    this.#source.resume()
+  }
+
+  override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.#timer.clear()
+    const source = this.#source
+    if (source !== null && !source.readableEnded && (this.#left > 0 || !this.#exact))
+      source.destroy()
+    callback(error)
+  }
+
+  readonly #onData = (data: Uint8Array): void => {
+    let chunk = data
+    if (this.#skip > 0) {
+      if (chunk.byteLength <= this.#skip) {
+        this.#skip -= chunk.byteLength
+        return
+      }
+      chunk = chunk.subarray(this.#skip)
+      this.#skip = 0
+    }
+    if (this.#left === 0) return
+    if (chunk.byteLength > this.#left) chunk = chunk.subarray(0, this.#left)
+    this.#left -= chunk.byteLength
+    const more = this.push(chunk)
+    if (this.#left === 0) this.#finish()
+    else if (more) this.#timer.touch()
+    else {
+      this.#timer.stop() // the consumer is the one waited on now
+      this.#source?.pause()
+    }
+  }
+
+  readonly #onEnd = (): void => {
+    if (this.#left === 0) return
+    if (this.#left !== Number.POSITIVE_INFINITY) {
+      this.#fail('sent less than announced of')
+      return
+    }
+    this.#left = 0
+    this.#timer.clear()
+    this.push(null)
+  }
+
+  readonly #onError = (error: unknown): void => {
+    if (this.#left > 0) this.destroy(this.#mapError(error))
+  }
+
+  readonly #onClose = (): void => {
+    // A body cut short without an 'error' (some transports) is still a failure.
+    if (this.#left > 0 && !this.#source?.readableEnded && !this.destroyed)
+      this.destroy(this.#mapError(new Error('The body was cut short')))
+  }
+
+  /** The window is out: ends this stream and lets the body end, or drops its rest. */
+  #finish(): void {
+    this.#timer.clear()
+    this.push(null)
+    if (this.#exact) this.#source?.resume() // to its end: the connection goes back to the pool
+    else this.#source?.destroy() // the rest of a wider answer
+  }
+
+  #fail(what: string): void {
+    this.destroy(httpError('service_unavailable', `The server ${what} ${this.#what}`))
   }
 }
 
@@ -27,80 +177,23 @@ export async function readIndexText(
   what: string,
 ): Promise<string> {
   const { response } = exchange
-  const tooLarge = () =>
-    httpError('payload_too_large', `The index of ${what} is larger than ${maxBytes} bytes`)
   const declared = Number(response.headers.get('content-length') ?? Number.NaN)
-  const reader = response.body?.getReader()
-  if (!reader) return ''
-  try {
-    if (declared > maxBytes) throw tooLarge()
-    const decoder = decoderFor(response.headers.get('content-type'))
-    let text = ''
-    let total = 0
-    for (;;) {
-      exchange.arm()
-      const { done, value } = await reader.read()
-      exchange.disarm()
-      if (done) return text + decoder.decode()
-      total += value.byteLength
-      if (total > maxBytes) throw tooLarge()
-      text += decoder.decode(value, { stream: true })
-    }
-  } catch (error) {
-    exchange.disarm()
-    reader.cancel().catch(() => undefined)
-    throw exchange.bodyError(error)
+  if (declared > maxBytes) {
+    exchange.discard()
+    throw tooLarge(what, maxBytes)
   }
+  const decoder = decoderFor(response.headers.get('content-type'))
+  let text = ''
+  let total = 0
+  // Leaving the loop (a throw included) destroys the body.
+  for await (const chunk of exchange.body({ what }) as AsyncIterable<Uint8Array>) {
+    total += chunk.byteLength
+    if (total > maxBytes) throw tooLarge(what, maxBytes)
+    text += decoder.decode(chunk, { stream: true })
+  }
+  return text + decoder.decode()
 }
 
-/**
- * The body of a file response as exactly `length` bytes, starting `skip` bytes into it:
- * `skip` and a cut-off end cover servers that ignore `Range` or send a wider range
- * (RFC 9110 §14.2 lets them). Pull-based with no read-ahead, so a slow consumer slows the
- * download instead of filling memory; a body that ends early is an error. An async
- * generator rather than a second web stream over the body: one stream layer less per
- * chunk on the download path. Ending early (the consumer's `return`) cancels the body.
- *
- * @example
- * ```ts
- * const stream = sliceBody(exchange, 10, 20, '/a.bin') // bytes 10..29 of a 200 answer
- * ```
- */
-export async function* sliceBody(
-  exchange: HttpExchange,
-  skip: number,
-  length: number,
-  what: string,
-): AsyncGenerator<Uint8Array> {
-  const reader = exchange.response.body?.getReader()
-  let toSkip = skip
-  let left = length
-  try {
-    while (left > 0) {
-      if (!reader) throw httpError('service_unavailable', `The server sent no body for ${what}`)
-      exchange.arm()
-      const { done, value } = await reader.read()
-      exchange.disarm()
-      if (done)
-        throw httpError('service_unavailable', `The server sent less of ${what} than announced`)
-      let chunk = value
-      if (toSkip > 0) {
-        if (chunk.byteLength <= toSkip) {
-          toSkip -= chunk.byteLength
-          continue
-        }
-        chunk = chunk.subarray(toSkip)
-        toSkip = 0
-      }
-      if (chunk.byteLength > left) chunk = chunk.subarray(0, left)
-      left -= chunk.byteLength
-      yield chunk
-    }
-  } catch (error) {
-    throw exchange.bodyError(error)
-  } finally {
-    // Also drops the rest of a body that ignored our Range, or that the consumer left.
-    exchange.disarm()
-    reader?.cancel().catch(() => undefined)
-  }
+function tooLarge(what: string, maxBytes: number) {
+  return httpError('payload_too_large', `The index of ${what} is larger than ${maxBytes} bytes`)
 }

@@ -1,10 +1,14 @@
+import { Readable } from 'node:stream'
 import { isPStorageError, type PStorageError } from '@pstorage/core'
+import { BodyStream, type BodyWindow } from './body.js'
 import { httpError } from './errors.js'
-import type { ResolvedHttpOptions } from './options.js'
+import { nodeRequest } from './node-request.js'
+import type { FetchLike, ResolvedHttpOptions } from './options.js'
 import { isBelowBase } from './urls.js'
 
-/** One answered request; its body, if any, is the caller's to consume or {@link discard}. */
+/** One answered request; its body, if any, is the caller's to read or {@link discard}. */
 export interface HttpExchange {
+  /** Status and headers. Its `body` is not used: the body is {@link HttpExchange.body}. */
   readonly response: Response
   /** The URL that answered, after same-origin redirects. */
   readonly url: URL
@@ -14,15 +18,24 @@ export interface HttpExchange {
    */
   readonly slashRedirect: boolean
   /**
-   * Arms the timeout for one wait on the server: body readers call it before each
-   * `reader.read()` and {@link HttpExchange.disarm} after, so a slow consumer (backpressure)
-   * never counts as a slow server.
+   * Each chunk of {@link HttpExchange.body} is a view of a buffer that nothing else holds
+   * (node:http's parser copies every piece of a body into one of its own): true for the
+   * default transport, false for an injected `fetch`.
    */
-  arm(): void
-  /** Stops the timer (after each chunk, and once the body is consumed or cancelled). */
-  disarm(): void
-  /** The `PStorageError` for a failure while reading the body (timeout, reset). */
-  bodyError(error: unknown): PStorageError
+  readonly ownedChunks: boolean
+  /**
+   * The body as a Node stream (once), cut to `window`, timed and with failures mapped: see
+   * {@link BodyStream}.
+   */
+  body(window?: BodyWindow): Readable
+  /** Drops the body if it was not taken (see {@link discard}). */
+  discard(): void
+}
+
+/** An answer of a transport: status and headers, and the body as a Node stream. */
+interface Answer {
+  readonly response: Response
+  readonly body: Readable | null
 }
 
 /** A request of {@link HttpClient.send}. */
@@ -42,11 +55,18 @@ const REDIRECTS = new Set([301, 302, 303, 307, 308])
 const TLS_CODE =
   /^(ERR_SSL_|ERR_TLS_|ERR_OSSL_|CERT_|UNABLE_TO_|DEPTH_ZERO_|SELF_SIGNED_|HOSTNAME_MISMATCH)/
 
-/** A timer that aborts a request when it is not re-armed within `ms`. */
-class IdleTimer {
+/**
+ * A timer that aborts a request when, while armed, it is not touched within `ms`. Touching
+ * records the time instead of replacing the timeout (a download touches it per chunk): the
+ * pending timeout, when due, looks at the last touch and waits the rest if there is any.
+ * The timeout is `unref`ed: a wait on a server is held open by its socket, not by this.
+ */
+export class IdleTimer {
   readonly #ms: number
   readonly #onTimeout: () => void
   #timer: ReturnType<typeof setTimeout> | undefined
+  #armed = false
+  #last = 0
   timedOut = false
 
   constructor(ms: number, onTimeout: () => void) {
@@ -54,16 +74,38 @@ class IdleTimer {
     this.#onTimeout = onTimeout
   }
 
+  /** Arms the timer, or re-arms it for `ms` from now. */
   touch(): void {
-    clearTimeout(this.#timer)
-    this.#timer = setTimeout(() => {
-      this.timedOut = true
-      this.#onTimeout()
-    }, this.#ms)
+    this.#armed = true
+    this.#last = performance.now()
+    if (this.#timer === undefined) this.#schedule(this.#ms)
   }
 
+  /** Disarms it (while the consumer, not the server, is the one waited on). */
   stop(): void {
+    this.#armed = false
+  }
+
+  /** Disarms it and drops the pending timeout. */
+  clear(): void {
+    this.#armed = false
     clearTimeout(this.#timer)
+    this.#timer = undefined
+  }
+
+  #schedule(ms: number): void {
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined
+      if (!this.#armed) return
+      const idle = performance.now() - this.#last
+      if (idle < this.#ms) {
+        this.#schedule(this.#ms - idle)
+        return
+      }
+      this.timedOut = true
+      this.#onTimeout()
+    }, ms)
+    this.#timer.unref()
   }
 }
 
@@ -157,17 +199,14 @@ export function createHttpClient(config: ResolvedHttpOptions): HttpClient {
     return headers
   }
 
+  const transport: (url: URL, init: RequestInit) => Promise<Answer> = config.fetch
+    ? fetchTransport(config.fetch)
+    : nodeRequest
+
   async function send(start: URL, options: SendOptions): Promise<HttpExchange> {
     const controller = new AbortController()
     const timer = new IdleTimer(timeoutMs, () => controller.abort())
-    const exchange = (response: Response, url: URL, slashRedirect: boolean): HttpExchange => ({
-      response,
-      url,
-      slashRedirect,
-      arm: () => timer.touch(),
-      disarm: () => timer.stop(),
-      bodyError: (error) => networkError(error, timer.timedOut, timeoutMs),
-    })
+    const mapError = (error: unknown) => networkError(error, timer.timedOut, timeoutMs)
     let url = start
     try {
       for (let hop = 0; ; hop++) {
@@ -175,30 +214,47 @@ export function createHttpClient(config: ResolvedHttpOptions): HttpClient {
           throw httpError('internal_error', 'A request URL escaped the base URL')
         await checkHost(url)
         timer.touch()
-        const response = await config.fetch(url, {
+        const { response, body } = await transport(url, {
           method: options.method,
           headers: headersFor(url, options.headers),
           redirect: 'manual',
           signal: controller.signal,
         })
+        timer.stop() // the body, if read, is timed per wait by its reader
         const location = REDIRECTS.has(response.status) ? response.headers.get('location') : null
-        if (location === null) {
-          timer.stop() // the body, if read, is timed per chunk by its reader
-          return exchange(response, url, false)
-        }
-        await response.body?.cancel().catch(() => undefined)
+        if (location === null) return exchange({ response, body }, url, false)
+        body?.destroy()
         const target = redirectTarget(location, url)
-        if (target.pathname === `${url.pathname}/`) {
-          timer.stop()
-          return exchange(response, url, true)
-        }
+        if (target.pathname === `${url.pathname}/`)
+          return exchange({ response, body: null }, url, true)
         if (hop >= config.maxRedirects)
           throw httpError('service_unavailable', `Too many redirects (over ${config.maxRedirects})`)
         url = target
       }
     } catch (error) {
-      timer.stop()
-      throw networkError(error, timer.timedOut, timeoutMs)
+      timer.clear()
+      throw mapError(error)
+    }
+
+    function exchange(answer: Answer, url: URL, slashRedirect: boolean): HttpExchange {
+      let taken = false
+      return {
+        response: answer.response,
+        url,
+        slashRedirect,
+        ownedChunks: transport === nodeRequest,
+        body(window) {
+          if (taken) throw httpError('internal_error', 'The body of an answer was read twice')
+          taken = true
+          return new BodyStream(answer.body, timer, mapError, window)
+        },
+        discard() {
+          if (taken) return
+          taken = true
+          timer.clear()
+          answer.body?.destroy()
+        },
+      }
     }
   }
 
@@ -227,7 +283,8 @@ export function createHttpClient(config: ResolvedHttpOptions): HttpClient {
 }
 
 /**
- * Cancels the body of an exchange that is not read, releasing its connection.
+ * Drops the body of an exchange that is not read, releasing its connection (a no-op once
+ * the body was taken with {@link HttpExchange.body}).
  *
  * @example
  * ```ts
@@ -235,6 +292,17 @@ export function createHttpClient(config: ResolvedHttpOptions): HttpClient {
  * ```
  */
 export function discard(exchange: HttpExchange): void {
-  exchange.disarm()
-  exchange.response.body?.cancel().catch(() => undefined)
+  exchange.discard()
+}
+
+/**
+ * The transport over an injected `fetch`: its web body as a Node stream, so bodies are
+ * read the same way whichever transport answered.
+ */
+function fetchTransport(fetch: FetchLike): (url: URL, init: RequestInit) => Promise<Answer> {
+  return async (url, init) => {
+    const response = await fetch(url, init)
+    const body = response.body
+    return { response, body: body ? Readable.fromWeb(body as never) : null }
+  }
 }

@@ -6,7 +6,6 @@ import {
   resolveRange,
   toApiPath,
 } from '@pstorage/core'
-import { sliceBody } from './body.js'
 import { httpError, statusError } from './errors.js'
 import { discard, type HttpExchange } from './http-client.js'
 import { contentLength, type HttpContext, probe } from './http-index.js'
@@ -85,7 +84,8 @@ export async function openRead(
     if (response.status === 200) {
       const size = requireSize(contentLength(response), what)
       const want = resolveRange(size, options)
-      return { stream: sliceBody(ex, want.offset, want.length, what), size, ...want, content_type }
+      const stream = ex.body({ skip: want.offset, length: want.length, exact: want.offset + want.length === size, what })
+      return { stream, size, ...want, content_type, ownedChunks: ex.ownedChunks }
     }
     if (response.status === 206) {
       const range = CONTENT_RANGE.exec(response.headers.get('content-range') ?? '')
@@ -104,8 +104,13 @@ export async function openRead(
         (length !== undefined && length !== last - first + 1)
       )
         throw httpError('service_unavailable', `The server sent the wrong range of ${what}`)
-      const stream = sliceBody(ex, want.offset - first, want.length, what)
-      return { stream, size, ...want, content_type }
+      const stream = ex.body({
+        skip: want.offset - first,
+        length: want.length,
+        exact: length !== undefined && want.offset + want.length === last + 1,
+        what,
+      })
+      return { stream, size, ...want, content_type, ownedChunks: ex.ownedChunks }
     }
     if (response.status === 416) {
       discard(ex)

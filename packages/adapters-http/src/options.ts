@@ -1,8 +1,7 @@
 import { httpError } from './errors.js'
-import { nodeFetch } from './node-fetch.js'
 import { parseBaseUrl } from './urls.js'
 
-/** The `fetch` this driver calls: {@link nodeFetch} by default, or a stand-in (tests, a custom dispatcher). */
+/** A `fetch` for the driver to call instead of its node:http transport (tests, a custom dispatcher). */
 export type FetchLike = (url: URL, init: RequestInit) => Promise<Response>
 
 /** Options of {@link createHttpDriver}. */
@@ -44,8 +43,9 @@ export interface HttpDriverOptions {
   /** Requests `stats()` makes (index GETs and HEADs) before it answers `truncated`. @default 1000 */
   readonly statsMaxRequests?: number
   /**
-   * The fetch implementation. @default nodeFetch: fetch's semantics for what the driver asks,
-   * over node:http(s), without the copy of every body chunk that undici's fetch makes.
+   * A fetch implementation to send the requests. @default none: the driver's own transport
+   * (`nodeRequest`), fetch's semantics for what the driver asks over node:http(s), without
+   * the copy of every body chunk that undici's fetch makes nor a web stream per body.
    */
   readonly fetch?: FetchLike
 }
@@ -62,7 +62,8 @@ export interface ResolvedHttpOptions {
   readonly maxItemCounts: number
   readonly statsMaxRequests: number
   readonly checkAddress: ((hostname: string) => Promise<void>) | undefined
-  readonly fetch: FetchLike
+  /** undefined: the node:http transport. */
+  readonly fetch: FetchLike | undefined
 }
 
 const MiB = 1024 * 1024
@@ -155,6 +156,6 @@ export function resolveHttpOptions(options: HttpDriverOptions): ResolvedHttpOpti
     maxItemCounts: integer('maxItemCounts', options.maxItemCounts, 16, 0, 1000),
     statsMaxRequests: integer('statsMaxRequests', options.statsMaxRequests, 1000, 1, 10_000_000),
     checkAddress: options.checkAddress,
-    fetch: options.fetch ?? nodeFetch,
+    fetch: options.fetch,
   })
 }

@@ -155,4 +155,58 @@ describe('read against servers that bend RFC 9110', () => {
     await chunks.return?.()
     await expect.poll(() => closed, { timeout: 5000 }).toBe(true)
   })
+
+  it('keeps the connection after a read to the end of the body, drops it after a trimmed one', async () => {
+    const ports: number[] = []
+    const driver = await driverFor((req, res) => {
+      ports.push(req.socket.remotePort ?? -1)
+      res.writeHead(200, { 'content-length': String(DATA.length) }).end(DATA) // Range ignored
+    })
+    const whole = await bytesOf(driver, {})
+    expect(whole.bytes.equals(DATA)).toBe(true)
+    expect(whole.ownedChunks).toBe(true) // node:http's chunks: see node-request.test.ts
+    const tail = await bytesOf(driver, { offset: 1000 })
+    expect(tail.bytes.equals(DATA.subarray(1000))).toBe(true)
+    const head = await bytesOf(driver, { offset: 0, length: 10 }) // the rest is dropped
+    expect(head.bytes.equals(DATA.subarray(0, 10))).toBe(true)
+    await bytesOf(driver, {})
+    expect(ports[1]).toBe(ports[0])
+    expect(ports[2]).toBe(ports[0])
+    expect(ports[3]).not.toBe(ports[0])
+  })
+})
+
+describe('read with an injected fetch (a web body)', () => {
+  it('reads the same bytes, times a stalled body, and does not claim owned chunks', async () => {
+    server = await startFakeServer((req, res) => {
+      if (req.url === '/stall.bin') {
+        res.writeHead(200, { 'content-length': '100' })
+        res.write('first bytes') // then nothing
+        return
+      }
+      res.writeHead(200, { 'content-length': String(DATA.length) }).end(DATA)
+    })
+    const driver = createHttpDriver({
+      url: server.url,
+      timeoutMs: 200,
+      fetch: (url, init) => fetch(url, init),
+    })
+    const got = await bytesOf(driver, { offset: 5000, length: 70_000 })
+    expect(got.bytes.equals(DATA.subarray(5000, 75_000))).toBe(true)
+    expect(got.ownedChunks).toBe(false)
+    const slow = await driver.read('/f.bin')
+    let total = 0
+    for await (const chunk of slow.stream as AsyncIterable<Uint8Array>) {
+      if (total === 0) await new Promise((r) => setTimeout(r, 400)) // a slow consumer: fine
+      total += chunk.byteLength
+    }
+    expect(total).toBe(DATA.length)
+    const stalled = await driver.read('/stall.bin')
+    const error = await readAllBytes(stalled.stream).then(
+      () => undefined,
+      (e: { code?: string; message?: string }) => e,
+    )
+    expect(error).toMatchObject({ code: 'service_unavailable' })
+    expect(error?.message).toMatch(/within 200 ms/)
+  })
 })

@@ -88,9 +88,7 @@ export function nodeBulkGet(): BulkGet | undefined {
 /**
  * The body of `incoming` as a byte stream with backpressure: the socket pauses while the
  * stream holds {@link BODY_HIGH_WATER_MARK} bytes no one read. A body cut short (reset,
- * abort) errors the stream; cancelling it destroys the response. The same as the HTTP
- * driver's (`adapters-http/src/node-fetch.ts`): the client has no dependencies to share it
- * through, so a fix to one belongs in both.
+ * abort) errors the stream; cancelling it destroys the response.
  */
 function bodyOf(incoming: IncomingMessage): ReadableStream<Uint8Array> {
   return new ReadableStream(

@@ -1,6 +1,5 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
-import type { FetchLike } from './options.js'
 
 /** Keep-alive connections per scheme, as fetch's global dispatcher keeps them. */
 const AGENTS = {
@@ -21,28 +20,34 @@ const BAD_PORTS = new Set([
   6669, 6679, 6697, 10080,
 ])
 
-/** Bytes a body stream buffers before it pauses the socket. */
-const BODY_HIGH_WATER_MARK = 256 * 1024
+/** An answer of {@link nodeRequest}. */
+export interface NodeAnswer {
+  /** Status and headers, in order; no body (that is `body`). */
+  readonly response: Response
+  /** node:http's response, not yet flowing; null for HEAD, 204, 205 and 304. */
+  readonly body: IncomingMessage | null
+}
 
 /**
  * The driver's default transport: what the driver asks of `fetch` (GET and HEAD, headers,
- * no redirect followed, an abort signal) over node:http and node:https, answered as a
- * standard `Response`. Its body is a byte stream fed with the socket's chunks as they are.
+ * no redirect followed, an abort signal) over node:http and node:https. Status and headers
+ * come as a standard `Response`; the body as node:http's `IncomingMessage`, whose chunks
+ * are each a copy in a buffer of its own, handed on as they are.
  *
  * Why not the global fetch: undici's fetch copies every body chunk into a new buffer
- * before it enqueues it, a sixth of the server's CPU time during a file download in a
- * profile of `pnpm bench:backends`. Here a chunk that owns its whole `ArrayBuffer` (what
- * node:http's parser hands out) is enqueued without a copy (byte streams transfer it).
- * Certificates are verified as for fetch (Node's defaults); no `Accept-Encoding` is sent,
- * so answers come uncompressed. An injected `fetch` (options) replaces this.
+ * before it enqueues it, and a web stream costs a promise per chunk for each reader: a
+ * sixth of the server's CPU time during a file download in a profile of
+ * `pnpm bench:backends`, then another fifth for the web-stream layers. Certificates are
+ * verified as for fetch (Node's defaults); no `Accept-Encoding` is sent unless asked, so
+ * answers come uncompressed. An injected `fetch` (options) replaces this.
  *
  * @example
  * ```ts
- * const response = await nodeFetch(new URL('http://mirror/a.iso'), { method: 'HEAD' })
+ * const { response } = await nodeRequest(new URL('http://mirror/a.iso'), { method: 'HEAD' })
  * ```
  */
-export const nodeFetch: FetchLike = (url, init) =>
-  new Promise<Response>((resolve, reject) => {
+export function nodeRequest(url: URL, init: RequestInit): Promise<NodeAnswer> {
+  return new Promise<NodeAnswer>((resolve, reject) => {
     const method = init.method ?? 'GET'
     const scheme = url.protocol
     if (scheme !== 'http:' && scheme !== 'https:') {
@@ -64,7 +69,7 @@ export const nodeFetch: FetchLike = (url, init) =>
       },
       (incoming) => {
         try {
-          resolve(toResponse(incoming, method === 'HEAD'))
+          resolve(answerOf(incoming, method === 'HEAD'))
         } catch (error) {
           incoming.destroy()
           reject(error)
@@ -74,6 +79,7 @@ export const nodeFetch: FetchLike = (url, init) =>
     request.on('error', (error) => reject(tlsNamed(error))) // `on`: never an unhandled 'error'
     request.end()
   })
+}
 
 /**
  * A failed TLS handshake with the OpenSSL reason as its code (`ERR_SSL_WRONG_VERSION_NUMBER`),
@@ -87,55 +93,18 @@ function tlsNamed(error: Error & { code?: unknown }): Error {
   return Object.assign(new Error('The TLS handshake failed', { cause: error }), { code })
 }
 
-/** A `Response` of `incoming`: status, headers in order, and the body as a byte stream. */
-function toResponse(incoming: IncomingMessage, head: boolean): Response {
+/** Status and headers of `incoming` in order, and its body unless it has none. */
+function answerOf(incoming: IncomingMessage, head: boolean): NodeAnswer {
   const status = incoming.statusCode ?? 0
   const headers = new Headers()
   const raw = incoming.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
+  const response = new Response(null, { status, headers })
   if (head || status === 204 || status === 205 || status === 304) {
     incoming.resume() // nothing to read: let the connection go back to the pool
-    return new Response(null, { status, headers })
+    return { response, body: null }
   }
-  return new Response(bodyOf(incoming), { status, headers })
-}
-
-/**
- * The body of `incoming` as a byte stream with backpressure: the socket pauses while the
- * stream holds {@link BODY_HIGH_WATER_MARK} bytes no one read. A body cut short (reset,
- * abort) errors the stream; cancelling it destroys the response. `@pstorage/client` has
- * the same function (`client/src/node-get.ts`, for its downloads on Node): a fix to one
- * belongs in both.
- */
-function bodyOf(incoming: IncomingMessage): ReadableStream<Uint8Array> {
-  return new ReadableStream(
-    {
-      type: 'bytes',
-      start(controller) {
-        incoming.on('data', (chunk: Buffer) => {
-          // Enqueueing transfers the whole ArrayBuffer: only one this chunk owns.
-          const own = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength
-          try {
-            controller.enqueue(own ? chunk : new Uint8Array(chunk))
-          } catch {
-            incoming.destroy() // the stream was cancelled or errored: stop the socket
-            return
-          }
-          if ((controller.desiredSize ?? 0) <= 0) incoming.pause()
-        })
-        incoming.once('end', () => controller.close())
-        incoming.on('error', (error) => controller.error(error))
-        incoming.once('close', () => {
-          if (!incoming.complete) controller.error(new Error('The body was cut short'))
-        })
-      },
-      pull() {
-        incoming.resume()
-      },
-      cancel() {
-        incoming.destroy()
-      },
-    },
-    { highWaterMark: BODY_HIGH_WATER_MARK },
-  )
+  // Errors are its reader's to handle; until one listens, an 'error' must not be thrown.
+  incoming.on('error', () => undefined)
+  return { response, body: incoming }
 }
