@@ -45,7 +45,6 @@ export class BlockIndex {
   readonly #from: SQLite.Statement<[number], { id: number; fp: Buffer }>
   readonly #countFrom: SQLite.Statement<[number], { n: number }>
   readonly #merge: SQLite.Statement<[number, number]>
-  readonly #keysIn: SQLite.Statement<[number, number], Buffer>
   readonly #allKeys: SQLite.Statement<[], Buffer>
   readonly #indexed: SQLite.Statement<[], number>
   readonly #dead: SQLite.Statement<[], { id: number; fp: Buffer; slot: number }>
@@ -81,11 +80,6 @@ export class BlockIndex {
     this.#merge = db.prepare(
       'INSERT INTO fp_index (key, id) SELECT substr(fp, 1, 8), id FROM pblocks WHERE id >= ? AND id < ? ORDER BY 1, 2',
     )
-    this.#keysIn = db
-      .prepare<[number, number], Buffer>(
-        'SELECT substr(fp, 1, 8) FROM pblocks WHERE id >= ? AND id < ?',
-      )
-      .pluck()
     this.#allKeys = db.prepare<[], Buffer>('SELECT key FROM fp_index').pluck()
     this.#indexed = db.prepare<[], number>('SELECT COUNT(*) FROM fp_index').pluck()
     // These match the partial index pblocks_dead, so reaping costs O(dead blocks).
@@ -125,11 +119,6 @@ export class BlockIndex {
   /** Adds the blocks with ids in `[from, to)` to the index (inside a transaction). */
   index(from: number, to: number): void {
     this.#merge.run(from, to)
-  }
-
-  /** The index keys (first 8 fingerprint bytes) of the blocks with ids in `[from, to)`. */
-  keysIn(from: number, to: number): IterableIterator<Buffer> {
-    return this.#keysIn.iterate(from, to)
   }
 
   /** Every key of the index. */

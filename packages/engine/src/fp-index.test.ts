@@ -36,6 +36,10 @@ describe('the staged dedupe index', () => {
       commit(5) // 10 > 8: everything below id 11 goes to SQLite
       expect(index.watermark).toBe(11)
       expect(index.stagedCount).toBe(0)
+      // The filter holds every merged key (taken from the staging table), not fp(99).
+      const words = (id: number) => new Int32Array(Uint8Array.from(fp(id)).buffer)
+      for (let id = 1; id <= 10; id++) expect(index.mayBeIndexed(words(id), 0)).toBe(true)
+      expect(index.mayBeIndexed(words(99), 0)).toBe(false)
       const probe = Buffer.concat([fp(2), fp(99), fp(10)])
       expect(blocks.probe(probe, 3)).toEqual([
         { i: 0, id: 2 },
@@ -58,6 +62,34 @@ describe('the staged dedupe index', () => {
         blocks.deleteDead()
       })()
       expect(blocks.probe(fp(4), 1)).toEqual([])
+      db.close()
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
+  })
+
+  it('merges at open when many blocks were left staged, and its filter holds their keys', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'pstorage-fpindex-'))
+    try {
+      const path = join(dir, 'metadata.sqlite')
+      let db = openMetadataDb(path, 1 << 20)
+      let blocks = new BlockIndex(db)
+      new FingerprintIndex(db, blocks, new MetaTable(db), 1, 8)
+      // 12 committed blocks, never merged (a crash before the merge).
+      db.transaction(() =>
+        blocks.insert(
+          Array.from({ length: 12 }, (_, i) => ({ id: i + 1, fp: fp(i + 1), slot: 0, refs: 1 })),
+        ),
+      )()
+      db.close()
+      db = openMetadataDb(path, 1 << 20)
+      blocks = new BlockIndex(db)
+      const index = new FingerprintIndex(db, blocks, new MetaTable(db), 13, 8)
+      expect(index.watermark).toBe(13)
+      expect(index.stagedCount).toBe(0)
+      const words = (id: number) => new Int32Array(Uint8Array.from(fp(id)).buffer)
+      for (let id = 1; id <= 12; id++) expect(index.mayBeIndexed(words(id), 0)).toBe(true)
+      expect(blocks.probe(fp(7), 1)).toEqual([{ i: 0, id: 7 }])
       db.close()
     } finally {
       rmSync(dir, { recursive: true, force: true })

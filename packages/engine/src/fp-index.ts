@@ -2,8 +2,12 @@ import type { BlockIndex } from './block-index.js'
 import { FpTable } from './fp-table.js'
 import type { MetaTable, SqliteDatabase } from './metadata-db.js'
 
-/** Bits of the smallest and of the largest filter of the SQLite index (128 KiB, 8 MiB). */
-const MIN_FILTER_BITS = 1 << 20
+/**
+ * Bits of the smallest and of the largest filter of the SQLite index (1 MiB, 8 MiB). The
+ * smallest holds 800k keys (3 GiB of unique blocks) before it must be rebuilt larger: a
+ * rebuild reads every key of the index, 200 ms per 200k keys, while the writes wait.
+ */
+const MIN_FILTER_BITS = 1 << 23
 const MAX_FILTER_BITS = 1 << 26
 /** Hash functions of the filter: 4 at 10+ bits per key is about a 1% false-positive rate. */
 const FILTER_HASHES = 4
@@ -99,9 +103,9 @@ export class FingerprintIndex {
     this.#meta = meta
     this.#mergeAt = Math.min(mergeAt, MERGE_AT)
     this.#watermark = meta.get<number>(WATERMARK) ?? 1
+    if (blocks.countFrom(this.#watermark) > this.#mergeAt) this.#indexBelow(nextId)
     this.#filter = this.#buildFilter()
-    if (blocks.countFrom(this.#watermark) > this.#mergeAt) this.merge(nextId)
-    else for (const row of blocks.from(this.#watermark)) this.#staging.setBytes(row.fp, row.id)
+    for (const row of blocks.from(this.#watermark)) this.#staging.setBytes(row.fp, row.id)
   }
 
   /** A filter of every key of the SQLite index. */
@@ -148,11 +152,13 @@ export class FingerprintIndex {
   }
 
   /**
-   * Stages a committed block whose fingerprint is at word `at` of `fps` (a block below the
-   * watermark is in SQLite already).
+   * Stages a committed block whose fingerprint is at word `at` of `fps`. A block below the
+   * watermark is in SQLite already (the merge of {@link FingerprintIndex.reserve} that
+   * made room for it took it from `pblocks`): its key joins the filter here.
    */
   put(fps: Int32Array, at: number, id: number): void {
     if (id >= this.#watermark) this.#staging.set(fps, at, id)
+    else this.#filter.add(fps[at]!, fps[at + 1]!)
   }
 
   /** Forgets a block that died (its SQLite entry, if any, goes with the reaping). */
@@ -167,16 +173,27 @@ export class FingerprintIndex {
    */
   merge(upTo: number): void {
     if (upTo <= this.#watermark) return
+    const grow = this.#filter.needsGrowth(upTo - this.#watermark)
+    this.#indexBelow(upTo)
+    // The merged keys join the filter from the staging table, which holds every block
+    // staged (`put`) at or above the old watermark: no read of the index. The blocks of the
+    // batch that asked for this merge are staged after it: `put` adds theirs. A filter
+    // that would get too full is rebuilt larger from the index (which holds them all).
+    const filter = this.#filter
+    this.#staging.keepFrom(
+      upTo,
+      grow ? undefined : (keys, at) => filter.add(keys[at]!, keys[at + 1]!),
+    )
+    if (grow) this.#filter = this.#buildFilter()
+  }
+
+  /** Indexes the blocks from the watermark up to `upTo` in SQLite and moves the watermark. */
+  #indexBelow(upTo: number): void {
     this.#db.transaction(() => {
       this.#blocks.index(this.#watermark, upTo)
       this.#meta.set(WATERMARK, upTo)
     })()
-    const from = this.#watermark
     this.#watermark = upTo
-    this.#staging.keepFrom(upTo)
-    // Rebuilt larger from the index (which holds the new keys now), or the keys added.
-    if (this.#filter.needsGrowth(upTo - from)) this.#filter = this.#buildFilter()
-    else for (const key of this.#blocks.keysIn(from, upTo)) this.#filter.addKey(key)
   }
 
   /** Drops the staging table and reloads it (after a rolled-back commit). */

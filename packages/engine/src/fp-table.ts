@@ -160,14 +160,19 @@ export class FpTable {
     return next
   }
 
-  /** Keeps only the entries with ids from `from` on (and drops the tombstones). */
-  keepFrom(from: number): void {
+  /**
+   * Keeps only the entries with ids from `from` on (and drops the tombstones); `dropped`
+   * sees each entry let go, as the word index of its fingerprint in `keys`.
+   */
+  keepFrom(from: number, dropped?: (keys: Int32Array, at: number, id: number) => void): void {
     const keys = this.#keys.slice()
     const ids = this.#ids.slice()
     this.clear()
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!
-      if (id !== EMPTY && id !== TOMBSTONE && id >= from) this.set(keys, i * WORDS, id)
+      if (id === EMPTY || id === TOMBSTONE) continue
+      if (id >= from) this.set(keys, i * WORDS, id)
+      else dropped?.(keys, i * WORDS, id)
     }
   }
 }
