@@ -40,8 +40,9 @@ export class BlockIndex {
   readonly #inRange: SQLite.Statement<[number, number], { id: number; slot: number }>
   readonly #following: SQLite.Statement<
     [number, number],
-    { ids: string | null; fps: string | null }
+    { first: number | null; last: number | null; n: number; fps: Buffer | null }
   >
+  readonly #followingIds: SQLite.Statement<[number, number], { ids: string | null }>
   readonly #from: SQLite.Statement<[number], { id: number; fp: Buffer }>
   readonly #countFrom: SQLite.Statement<[number], { n: number }>
   readonly #merge: SQLite.Statement<[number, number]>
@@ -69,10 +70,15 @@ export class BlockIndex {
     this.#insertOne = db.prepare(`INSERT INTO pblocks (id, fp, refs, slot) VALUES ${row}`)
     this.#addRefsRange = db.prepare('UPDATE pblocks SET refs = refs + ? WHERE id >= ? AND id <= ?')
     this.#inRange = db.prepare('SELECT id, slot FROM pblocks WHERE id >= ? AND id <= ? ORDER BY id')
-    // Fingerprints as one hex string: one value instead of a buffer per row.
+    // The fingerprints as one blob (group_concat copies each value's bytes as they are),
+    // and the ids as their range when it has no gap: one value instead of a row per block.
     this.#following = db.prepare(
-      `SELECT group_concat(id) AS ids, group_concat(hex(fp), '') AS fps
+      `SELECT min(id) AS first, max(id) AS last, count(*) AS n,
+              CAST(group_concat(fp, '') AS BLOB) AS fps
        FROM (SELECT id, fp FROM pblocks WHERE id > ? ORDER BY id LIMIT ?)`,
+    )
+    this.#followingIds = db.prepare(
+      'SELECT group_concat(id) AS ids FROM (SELECT id FROM pblocks WHERE id > ? ORDER BY id LIMIT ?)',
     )
     this.#from = db.prepare('SELECT id, fp FROM pblocks WHERE id >= ? ORDER BY id')
     this.#countFrom = db.prepare('SELECT COUNT(*) AS n FROM pblocks WHERE id >= ?')
@@ -102,8 +108,12 @@ export class BlockIndex {
   /** Up to `limit` blocks after `id`, in id order, with their fingerprints back to back. */
   following(id: number, limit: number): { ids: number[]; fps: Buffer } {
     const row = this.#following.get(id, limit)
-    if (!row?.ids || !row.fps) return { ids: [], fps: Buffer.alloc(0) }
-    return { ids: row.ids.split(',').map(Number), fps: Buffer.from(row.fps, 'hex') }
+    const { first, last, n, fps } = row ?? { first: null, last: null, n: 0, fps: null }
+    if (first === null || last === null || fps === null || fps.length !== n * 32)
+      return { ids: [], fps: Buffer.alloc(0) }
+    if (last - first + 1 === n) return { ids: Array.from({ length: n }, (_, k) => first + k), fps }
+    const ids = this.#followingIds.get(id, limit)?.ids?.split(',').map(Number) ?? []
+    return ids.length === n ? { ids, fps } : { ids: [], fps: Buffer.alloc(0) }
   }
 
   /** Blocks with ids from `id` on (the ones above the index watermark). */
