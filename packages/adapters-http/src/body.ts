@@ -90,7 +90,7 @@ export class BodyStream extends Readable {
     if (this.#left === 0) return
     if (this.#source === null) {
       if (this.#left === Number.POSITIVE_INFINITY) this.push(null)
-      else this.#fail('sent no body for')
+      else this.#fail(`The server sent no body for ${this.#what}`)
       return
     }
     this.#timer.touch()
@@ -130,7 +130,7 @@ export class BodyStream extends Readable {
   readonly #onEnd = (): void => {
     if (this.#left === 0) return
     if (this.#left !== Number.POSITIVE_INFINITY) {
-      this.#fail('sent less than announced of')
+      this.#fail(`The server sent less of ${this.#what} than announced`)
       return
     }
     this.#left = 0
@@ -152,12 +152,13 @@ export class BodyStream extends Readable {
   #finish(): void {
     this.#timer.clear()
     this.push(null)
-    if (this.#exact) this.#source?.resume() // to its end: the connection goes back to the pool
+    if (this.#exact)
+      this.#source?.resume() // to its end: the connection goes back to the pool
     else this.#source?.destroy() // the rest of a wider answer
   }
 
-  #fail(what: string): void {
-    this.destroy(httpError('service_unavailable', `The server ${what} ${this.#what}`))
+  #fail(message: string): void {
+    this.destroy(httpError('service_unavailable', message))
   }
 }
 

@@ -84,7 +84,12 @@ export async function openRead(
     if (response.status === 200) {
       const size = requireSize(contentLength(response), what)
       const want = resolveRange(size, options)
-      const stream = ex.body({ skip: want.offset, length: want.length, exact: want.offset + want.length === size, what })
+      const stream = ex.body({
+        skip: want.offset,
+        length: want.length,
+        exact: want.offset + want.length === size,
+        what,
+      })
       return { stream, size, ...want, content_type, ownedChunks: ex.ownedChunks }
     }
     if (response.status === 206) {

@@ -209,4 +209,18 @@ describe('read with an injected fetch (a web body)', () => {
     expect(error).toMatchObject({ code: 'service_unavailable' })
     expect(error?.message).toMatch(/within 200 ms/)
   })
+
+  it('errors a body that ends cleanly before its announced length', async () => {
+    const driver = createHttpDriver({
+      url: 'http://127.0.0.1:9/',
+      fetch: async () => new Response('abc', { status: 200, headers: { 'content-length': '10' } }),
+    })
+    const read = await driver.read('/f.bin')
+    const error = await readAllBytes(read.stream).then(
+      () => undefined,
+      (e: { code?: string; message?: string }) => e,
+    )
+    expect(error).toMatchObject({ code: 'service_unavailable' })
+    expect(error?.message).toMatch(/sent less of \/f\.bin than announced/)
+  })
 })
