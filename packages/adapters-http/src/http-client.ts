@@ -61,7 +61,7 @@ const TLS_CODE =
  * pending timeout, when due, looks at the last touch and waits the rest if there is any.
  * The timeout is `unref`ed: a wait on a server is held open by its socket, not by this.
  */
-export class IdleTimer {
+class IdleTimer {
   readonly #ms: number
   readonly #onTimeout: () => void
   #timer: ReturnType<typeof setTimeout> | undefined
