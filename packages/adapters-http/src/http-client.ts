@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream'
+import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { isPStorageError, type PStorageError } from '@pstorage/core'
 import { BodyStream, type BodyWindow } from './body.js'
 import { httpError } from './errors.js'
@@ -303,6 +304,7 @@ function fetchTransport(fetch: FetchLike): (url: URL, init: RequestInit) => Prom
   return async (url, init) => {
     const response = await fetch(url, init)
     const body = response.body
-    return { response, body: body ? Readable.fromWeb(body as never) : null }
+    // The DOM and node:stream/web typings of ReadableStream differ; the object is one.
+    return { response, body: body ? Readable.fromWeb(body as WebReadableStream) : null }
   }
 }

@@ -5,8 +5,9 @@
  * the same run: the AWS SDK (lib-storage `Upload`, 8 MiB parts, 4 in flight; the driver sends 2)
  * against s3rver, `nfs-cp` (libnfs; downloads with `nfs-cat`, as nfs-cp writes only files)
  * against nfs-ganesha, `curl` against nginx. Prints MB/s side by side, the PStorage/direct
- * ratio, and the server's peak RSS during its transfers, then the CPU seconds each process spent on each transfer (the PStorage server, the
- * backend's server, the client: this process and the commands it runs), from /proc. Every
+ * ratio, and the server's peak RSS during its transfers, then the CPU seconds each process
+ * spent on each transfer (the PStorage server, the backend's server, the client: this
+ * process and the commands it runs), from /proc. Every
  * transfer is verified by SHA-256: downloads hash the bytes as they arrive (inside the
  * timing, PStorage's and the direct one alike), uploads are read back after the timing.
  *
@@ -308,11 +309,8 @@ interface Case {
   setup(client: PStorageClient): Promise<string>
   /** Direct upload of the source file as `name`, verified. */
   directUpload?(name: string): Promise<void>
-  /**
-   * Direct download of `name`; gives what yields its SHA-256 after the timing (at once
-   * when the bytes were hashed as they arrived, as PStorage's download is).
-   */
-  directDownload(name: string): Promise<() => Promise<string>>
+  /** Direct download of `name`, hashed as the bytes arrive (as PStorage's is): its SHA-256. */
+  directDownload(name: string): Promise<string>
   /** The SHA-256 of `name` as the backend stores it (after a PStorage upload). */
   stored?(name: string): Promise<string>
   /** Puts the source file in place for downloads (read-only backends). */
@@ -374,8 +372,7 @@ async function s3Case(source: string): Promise<Case> {
     async directDownload(name) {
       const body = (await get(name)).Body
       if (!body) throw new Error('GetObject: no body')
-      const digest = await hashStream(body)
-      return async () => digest
+      return hashStream(body)
     },
     async stored(name) {
       const body = (await get(name)).Body
@@ -414,8 +411,7 @@ async function nfsCase(source: string): Promise<Case> {
       // PStorage's downloads are: nfs-cp writes only to a file (it refuses /dev/stdout).
       const hash = createHash('sha256')
       await run('nfs-cat', [url(name)], (piece) => hashed(hash, piece))
-      const digest = hash.digest('hex')
-      return async () => digest
+      return hash.digest('hex')
     },
     stored: (name) => hashFile(join(g.dir, name)),
     remove: (name) => rm(join(g.dir, name), { force: true }),
@@ -446,8 +442,7 @@ async function httpCase(source: string): Promise<Case> {
       await run('curl', ['-sSf', `${nginx.url}${encodeURIComponent(name)}`], (piece) =>
         hashed(hash, piece),
       )
-      const digest = hash.digest('hex')
-      return async () => digest
+      return hash.digest('hex')
     },
   }
 }
@@ -587,7 +582,7 @@ async function main(): Promise<void> {
         await c.seed?.(name) // read-only: the file is put in place behind the backend
       }
 
-      let digest: () => Promise<string> = async () => ''
+      let digest = ''
       await pair(
         'download',
         r,
@@ -604,7 +599,7 @@ async function main(): Promise<void> {
           transfer: async () => {
             digest = await c.directDownload(name)
           },
-          verify: async () => check(`${c.backend} direct download`, await digest()),
+          verify: async () => check(`${c.backend} direct download`, digest),
         },
       )
       await c.remove?.(name)
