@@ -8,7 +8,7 @@
  *   pnpm bench:engine [--runs 3] [--quick] [--json] [--json-file out.json]
  *                     [--only engine,dense,restic,borg,baseline]
  *                     [--write-mib 8] [--writes-in-flight 2] [--read-mib 8] [--reads-in-flight 2]
- *                     [--engine-node-flags '--max-semi-space-size=2']
+ *                     [--write-api writeFrom|write] [--engine-node-flags=--max-semi-space-size=2]
  *
  * Progress goes to stderr; the table (or, with --json, the JSON document) to stdout;
  * --json-file also writes the JSON document to a file. Figures are medians over runs (peak
@@ -37,6 +37,9 @@ const { values } = parseArgs({
     'writes-in-flight': { type: 'string', default: '2' },
     'read-mib': { type: 'string', default: '8' },
     'reads-in-flight': { type: 'string', default: '2' },
+    // writeFrom: each write's bytes are read from the image into a buffer the engine lends
+    // (no copy); write: into the benchmark's own buffer, which write() copies.
+    'write-api': { type: 'string', default: 'writeFrom' },
     // The V8 flags `pstorage-server` runs with (the #! line of packages/server-hono/src/bin.ts):
     // the engine is measured as the standalone server runs it. `--engine-node-flags=` for none.
     'engine-node-flags': { type: 'string', default: '--max-semi-space-size=2' },
@@ -49,6 +52,7 @@ const engineSettings = {
   writesInFlight: Number(values['writes-in-flight']),
   readBytes: Number(values['read-mib']) * MiB,
   readsInFlight: Number(values['reads-in-flight']),
+  writeApi: values['write-api'] as 'writeFrom' | 'write',
   nodeFlags: values['engine-node-flags'].split(' ').filter(Boolean),
 }
 if (!(Number.isInteger(RUNS) && RUNS >= 1)) throw new Error('--runs must be an integer >= 1')
@@ -56,6 +60,8 @@ if (!(engineSettings.writeBytes >= 4 * MiB) || engineSettings.writeBytes % MiB !
   throw new Error('--write-mib must be a whole number >= 4')
 if (!(engineSettings.writesInFlight >= 1 && engineSettings.readsInFlight >= 1))
   throw new Error('--writes-in-flight and --reads-in-flight must be >= 1')
+if (engineSettings.writeApi !== 'writeFrom' && engineSettings.writeApi !== 'write')
+  throw new Error('--write-api must be writeFrom or write')
 
 const log = (line: string) => console.error(`[bench:engine ${new Date().toISOString()}] ${line}`)
 

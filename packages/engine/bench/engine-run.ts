@@ -28,11 +28,19 @@ export interface EngineRunConfig {
   readonly writesInFlight: number
   readonly readBytes: number
   readonly readsInFlight: number
+  /**
+   * `writeFrom`: each write's bytes are read from the image straight into a buffer the
+   * engine lends (its shared memory, no copy); `write`: into one of the benchmark's reused
+   * buffers, which `write()` copies before it returns.
+   */
+  readonly writeApi: 'writeFrom' | 'write'
 }
 
 /** What the child prints. */
 interface EngineFigures {
   readonly ingest_seconds: number
+  /** Wall seconds of each image's ingest, in order (the golden image, then the clones). */
+  readonly ingest_seconds_per_image: readonly number[]
   readonly read_seconds: number
   /** CPU seconds of the process (all threads) during each phase. */
   readonly ingest_cpu_seconds: number
@@ -75,10 +83,12 @@ async function child(config: EngineRunConfig): Promise<EngineFigures> {
       await engine.createVolume(image.name, image.bytes, { policy: config.policy })
     let started = process.hrtime.bigint()
     let cpu = process.cpuUsage()
-    // Read buffers are reused, as a file-reading client does: the engine copies a write's
-    // data before write() returns.
+    // With `write`, read buffers are reused, as a file-reading client does: the engine
+    // copies a write's data before write() returns.
     const buffers: Buffer[] = []
+    const perImage: number[] = []
     for (const image of config.images) {
+      const imageStarted = process.hrtime.bigint()
       const file = await open(image.path, 'r')
       try {
         const count = Math.ceil(image.bytes / config.writeBytes)
@@ -87,11 +97,16 @@ async function child(config: EngineRunConfig): Promise<EngineFigures> {
           config.writesInFlight,
           async (i) => {
             const at = i * config.writeBytes
+            const length = Math.min(config.writeBytes, image.bytes - at)
+            const readAt = async (target: Uint8Array) => {
+              const { bytesRead } = await file.read(target, 0, length, at)
+              if (bytesRead !== length) throw new Error(`short read of ${image.path}`)
+            }
+            if (config.writeApi === 'writeFrom')
+              return engine.writeFrom(image.name, at, length, readAt)
             const buffer = buffers.pop() ?? Buffer.allocUnsafe(config.writeBytes)
-            const data = buffer.subarray(0, Math.min(config.writeBytes, image.bytes - at))
-            const { bytesRead } = await file.read(data, 0, data.length, at)
-            if (bytesRead !== data.length) throw new Error(`short read of ${image.path}`)
-            const written = engine.write(image.name, at, data)
+            await readAt(buffer.subarray(0, length))
+            const written = engine.write(image.name, at, buffer.subarray(0, length))
             buffers.push(buffer)
             return written
           },
@@ -100,6 +115,7 @@ async function child(config: EngineRunConfig): Promise<EngineFigures> {
       } finally {
         await file.close()
       }
+      perImage.push(seconds(imageStarted))
     }
     const ingest = seconds(started)
     const ingestCpu = cpuSeconds(cpu)
@@ -143,6 +159,7 @@ async function child(config: EngineRunConfig): Promise<EngineFigures> {
     }
     return {
       ingest_seconds: ingest,
+      ingest_seconds_per_image: perImage,
       read_seconds: read,
       ingest_cpu_seconds: ingestCpu,
       read_cpu_seconds: readCpu,
@@ -193,6 +210,7 @@ export async function runEngine(
       verified: figures.mismatches.length === 0,
       details: {
         mismatches: figures.mismatches,
+        ingest_seconds_per_image: figures.ingest_seconds_per_image.map((s) => Number(s.toFixed(3))),
         ingest_cpu_percent: Math.round((100 * figures.ingest_cpu_seconds) / figures.ingest_seconds),
         read_cpu_percent: Math.round((100 * figures.read_cpu_seconds) / figures.read_seconds),
         child_cpu_percent: result.cpuPercent,

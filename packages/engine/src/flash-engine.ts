@@ -3,6 +3,7 @@ import {
   type BlockEngine,
   type CreateVolumeOptions,
   checkRead,
+  checkWrite,
   type EngineStats,
   type EngineVolumeStats,
   type EngineWriteResult,
@@ -11,7 +12,7 @@ import {
   PStorageError,
   type ReductionPolicy,
 } from '@pstorage/core'
-import { slabLayout } from './compute.js'
+import { type SlabLayout, slabLayout } from './compute.js'
 import { SLABS } from './compute-pool.js'
 import { commit, type EngineContext } from './context.js'
 import { reductionRatio } from './counters.js'
@@ -61,6 +62,24 @@ export interface FlashEngine extends BlockEngine {
    * `target` must not be used until the promise settles; on failure its content is undefined.
    */
   readInto(volumeId: string, offset: number, target: Uint8Array): Promise<void>
+  /**
+   * Writes `length` bytes at `offset` that `fill` puts into a buffer the engine lends: its
+   * own shared memory, which the compute workers read in place, so the data is not copied
+   * as `write()` copies it. For writers that read their data from somewhere (a file, a
+   * socket) into a buffer anyway.
+   *
+   * The volume and range are checked before `fill` runs. `target` is valid only until the
+   * promise `fill` returns settles: it is pooled memory, and writing to it afterwards would
+   * change a write in progress (reads then report the blocks corrupt). If `fill` throws,
+   * nothing is written and the write fails with its error. The write takes its place among
+   * concurrent writes when `fill` settles, not when `writeFrom` is called.
+   */
+  writeFrom(
+    volumeId: string,
+    offset: number,
+    length: number,
+    fill: (target: Uint8Array) => void | Promise<void>,
+  ): Promise<EngineWriteResult>
   /** Checks metadata and segment consistency; [] means consistent. */
   fsck(): Promise<IntegrityIssue[]>
   /** Reads and verifies every live block; [] means nothing is corrupt. */
@@ -162,6 +181,23 @@ function buildEngine(ctx: EngineContext): FlashEngine {
     void promise.finally(() => reads.delete(promise)).catch(() => undefined)
     return promise
   }
+  // Queues a write whose data is in `slab`; the compute workers analyse it from now on,
+  // while earlier batches commit. The lane settles the promise and gives the slab back.
+  const enqueue = (volumeId: string, offset: number, slab: Uint8Array, layout: SlabLayout) =>
+    new Promise<EngineWriteResult>((resolve, reject) => {
+      const analyzed = ctx.pool.analyze(slab, layout)
+      analyzed.catch(() => undefined)
+      lane.write({
+        volumeId,
+        offset,
+        data: slab.subarray(0, layout.dataLength),
+        slab,
+        layout,
+        analyzed,
+        resolve,
+        reject,
+      })
+    })
 
   const engine: FlashEngine = {
     createVolume(volumeId: string, sizeBytes: number, options?: CreateVolumeOptions) {
@@ -193,27 +229,35 @@ function buildEngine(ctx: EngineContext): FlashEngine {
         maps.resize(found.id, sizeBytes)
       })
     },
-    write(volumeId, offset, data): Promise<EngineWriteResult> {
-      return new Promise((resolve, reject) => {
+    async write(volumeId, offset, data) {
+      open()
+      // A copy into shared memory (the caller may reuse its buffer before the batch is
+      // taken), analysed by the compute workers from now on, while earlier batches commit.
+      const layout = slabLayout(data.length)
+      const slab = SLABS.take(Math.max(1, layout.bytes))
+      slab.set(data)
+      return enqueue(volumeId, offset, slab, layout)
+    },
+    async writeFrom(volumeId, offset, length, fill) {
+      open()
+      if (typeof fill !== 'function')
+        throw new PStorageError('bad_request', 'writeFrom needs a function to fill its buffer')
+      if (!Number.isSafeInteger(length) || length < 0)
+        throw new PStorageError(
+          'bad_request',
+          `Length must be a non-negative integer, got ${length}`,
+        )
+      checkWrite(offset, length, volume(volumeId).size)
+      const layout = slabLayout(length)
+      const slab = SLABS.take(Math.max(1, layout.bytes))
+      try {
+        await fill(slab.subarray(0, length))
         open()
-        // A copy into shared memory (the caller may reuse its buffer before the batch is
-        // taken), analysed by the compute workers from now on, while earlier batches commit.
-        const layout = slabLayout(data.length)
-        const slab = SLABS.take(Math.max(1, layout.bytes))
-        slab.set(data)
-        const analyzed = ctx.pool.analyze(slab, layout)
-        analyzed.catch(() => undefined)
-        lane.write({
-          volumeId,
-          offset,
-          data: slab.subarray(0, data.length),
-          slab,
-          layout,
-          analyzed,
-          resolve,
-          reject,
-        })
-      })
+      } catch (error) {
+        SLABS.give(slab)
+        throw error
+      }
+      return enqueue(volumeId, offset, slab, layout)
     },
     async read(volumeId, offset, length) {
       open()
