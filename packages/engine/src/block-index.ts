@@ -213,6 +213,9 @@ export interface ChunkRow {
   readonly record_len: number
   readonly codec: number
   readonly raw_len: number
+  /** How `sha` is defined (`DIGEST_CONTENT` or `DIGEST_MEMBERS` of compute.ts). */
+  readonly digest: number
+  /** The chunk's digest, checked by every read. */
   readonly sha: Buffer
 }
 
@@ -241,25 +244,25 @@ export interface ReadChunkRow extends Omit<ChunkRow, 'sha'> {
 export class ChunkIndex {
   readonly #get: SQLite.Statement<[number], ChunkRow>
   readonly #insert: SQLite.Statement<
-    [number, number, number, number, number, number, number, number, number, number, Buffer]
+    [number, number, number, number, number, number, number, number, number, number, number, Buffer]
   >
   readonly #covering: SQLite.Statement<[number, number, number], ReadChunkRow>
   readonly #inSegment: SQLite.Statement<[number], ChunkRow>
   readonly #setLive: SQLite.Statement<[number, number]>
   readonly #delete: SQLite.Statement<[number]>
   readonly #relocate: SQLite.Statement<
-    [number, number, number, number, number, number, number, Buffer, number]
+    [number, number, number, number, number, number, number, number, Buffer, number]
   >
   readonly #maxEnd: SQLite.Statement<[], { end: number | null }>
 
   constructor(db: SqliteDatabase) {
     this.#get = db.prepare('SELECT * FROM chunks WHERE id = ?')
     this.#insert = db.prepare(
-      'INSERT INTO chunks (id, span, mask, present, live, segment, offset, record_len, codec, raw_len, sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO chunks (id, span, mask, present, live, segment, offset, record_len, codec, raw_len, digest, sha) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     )
     // The chunk holding `first` is the one with the greatest id <= first.
     this.#covering = db.prepare(
-      `SELECT id, span, mask, present, live, segment, offset, record_len, codec, raw_len, hex(sha) AS sha_hex
+      `SELECT id, span, mask, present, live, segment, offset, record_len, codec, raw_len, digest, hex(sha) AS sha_hex
        FROM chunks WHERE id >= COALESCE((SELECT MAX(id) FROM chunks WHERE id <= ?), ?)
        AND id <= ? ORDER BY id`,
     )
@@ -267,7 +270,7 @@ export class ChunkIndex {
     this.#setLive = db.prepare('UPDATE chunks SET live = ? WHERE id = ?')
     this.#delete = db.prepare('DELETE FROM chunks WHERE id = ?')
     this.#relocate = db.prepare(
-      'UPDATE chunks SET segment = ?, offset = ?, record_len = ?, mask = ?, present = ?, codec = ?, raw_len = ?, sha = ? WHERE id = ?',
+      'UPDATE chunks SET segment = ?, offset = ?, record_len = ?, mask = ?, present = ?, codec = ?, raw_len = ?, digest = ?, sha = ? WHERE id = ?',
     )
     this.#maxEnd = db.prepare('SELECT MAX(id + span) AS end FROM chunks')
   }
@@ -290,6 +293,7 @@ export class ChunkIndex {
       chunk.record_len,
       chunk.codec,
       chunk.raw_len,
+      chunk.digest,
       chunk.sha,
     )
   }
@@ -325,6 +329,7 @@ export class ChunkIndex {
       present: number
       codec: number
       raw_len: number
+      digest: number
       sha: Buffer
     },
   ): void {
@@ -336,6 +341,7 @@ export class ChunkIndex {
       to.present,
       to.codec,
       to.raw_len,
+      to.digest,
       to.sha,
       id,
     )

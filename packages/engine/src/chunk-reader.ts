@@ -20,6 +20,7 @@ export function expectation(row: ChunkRow | ReadChunkRow): ChunkExpectation {
     codec: row.codec,
     rawLength: row.raw_len,
     recordLength: row.record_len,
+    digest: row.digest,
     sha: 'sha' in row ? row.sha : Buffer.from(row.sha_hex, 'hex'),
   }
 }

@@ -26,6 +26,8 @@ export type ComputeJob =
   | {
       readonly op: 'encode'
       readonly data: Uint8Array
+      /** Where the fingerprints of `data`'s blocks start in it. */
+      readonly fpsAt: number
       readonly out: Uint8Array
       readonly chunks: readonly ChunkJob[]
     }
@@ -59,7 +61,7 @@ export function runJob(job: ComputeJob): { result: unknown; transfer: ArrayBuffe
       analyzeBlocks(job.slab, job.layout, job.first, job.count)
       return { result: null, transfer: [] }
     case 'encode': {
-      const result = encodeChunks(job.data, job.out, job.chunks)
+      const result = encodeChunks(job.data, job.fpsAt, job.out, job.chunks)
       return {
         result,
         transfer: [result.meta.buffer as ArrayBuffer, result.hashes.buffer as ArrayBuffer],

@@ -95,23 +95,31 @@ export class ComputePool {
   }
 
   /**
-   * Encodes chunks (of one write's `data`) into records in `out`; returns per chunk the
-   * record length, codec and raw length, and the content hashes, in job order.
+   * Encodes chunks (of one write's `data`, its fingerprints at `fpsAt`) into records in
+   * `out`; returns per chunk the record length, codec and raw length, and the digests, in
+   * job order.
    */
   async encode(
     data: Uint8Array,
+    fpsAt: number,
     out: Uint8Array,
     chunks: readonly ChunkJob[],
   ): Promise<JobResult<'encode'>> {
     const raw = chunks.reduce((n, c) => n + c.members.length, 0) * 4096
     if (this.threads === 0 || raw < INLINE_ENCODE_BYTES) {
-      return runJob({ op: 'encode', data, out, chunks }).result as JobResult<'encode'>
+      return runJob({ op: 'encode', data, fpsAt, out, chunks }).result as JobResult<'encode'>
     }
     const pieces = Math.max(1, Math.min(this.threads, Math.floor(chunks.length / MIN_ENCODE_PIECE)))
     const per = Math.ceil(chunks.length / pieces)
     const parts = await Promise.all(
       Array.from({ length: Math.ceil(chunks.length / per) }, (_, i) =>
-        this.#run({ op: 'encode', data, out, chunks: chunks.slice(i * per, (i + 1) * per) }),
+        this.#run({
+          op: 'encode',
+          data,
+          fpsAt,
+          out,
+          chunks: chunks.slice(i * per, (i + 1) * per),
+        }),
       ),
     )
     if (parts.length === 1) return parts[0] as JobResult<'encode'>

@@ -5,6 +5,8 @@ import { CODEC_LZ4, CODEC_RAW } from './codec.js'
 import {
   analyzeBlocks,
   type ChunkExpectation,
+  DIGEST_CONTENT,
+  DIGEST_MEMBERS,
   ENCODED_FIELDS,
   encodeChunks,
   maxRecordBytes,
@@ -20,6 +22,16 @@ import {
 } from './compute.js'
 
 const sha = (bytes: Uint8Array) => createHash('sha256').update(bytes).digest()
+/** The DIGEST_MEMBERS digest, computed the plain way: the hash of the blocks' hashes. */
+const membersSha = (blocks: Uint8Array[]) => sha(Buffer.concat(blocks.map(sha)))
+/** A slab holding `data`, analysed as a write's is before its chunks are encoded. */
+function analyzed(data: Uint8Array) {
+  const layout = slabLayout(data.length)
+  const slab = new Uint8Array(new SharedArrayBuffer(layout.bytes))
+  slab.set(data)
+  analyzeBlocks(slab, layout, 0, layout.blocks)
+  return { slab, fpsAt: layout.fpsAt }
+}
 const text = (n: number) =>
   new TextEncoder()
     .encode('storage flash segment block volume '.repeat(Math.ceil(n / 35) + 1))
@@ -45,7 +57,7 @@ describe('compute steps', () => {
     expect(fp(4)).toEqual(sha(data.subarray(16384)))
   })
 
-  it('encodes chunks into whole records, verifies and decodes them, and catches a wrong hash', () => {
+  it('encodes chunks into whole records, verifies and decodes them, and catches a wrong digest', () => {
     const data = new Uint8Array(8 * 4096)
     data.set(text(4 * 4096))
     data.set(pseudoRandomBytes(4 * 4096, 3), 4 * 4096)
@@ -60,11 +72,15 @@ describe('compute steps', () => {
       },
     ]
     const out = new Uint8Array(maxRecordBytes(3, 4096) + maxRecordBytes(2, 4096))
-    const { meta, hashes } = encodeChunks(data, out, jobs)
+    const { slab, fpsAt } = analyzed(data)
+    const { meta, hashes } = encodeChunks(slab, fpsAt, out, jobs)
     expect(meta[1]).toBe(CODEC_LZ4) // text compresses
     expect(meta[ENCODED_FIELDS + 1]).toBe(CODEC_RAW) // random data does not
-    const first = Buffer.concat([data.subarray(0, 8192), data.subarray(12288, 16384)])
-    expect(Buffer.from(hashes.subarray(0, 32))).toEqual(sha(first))
+    const block = (b: number) => data.subarray(b * 4096, (b + 1) * 4096)
+    const first = Buffer.concat([block(0), block(1), block(3)])
+    // The digest is over the members' fingerprints (gathered too: members 0, 1, 3).
+    expect(Buffer.from(hashes.subarray(0, 32))).toEqual(membersSha([block(0), block(1), block(3)]))
+    expect(Buffer.from(hashes.subarray(32, 64))).toEqual(membersSha([block(4), block(5)]))
     const expected: ChunkExpectation = {
       id: 10,
       span: 3,
@@ -72,11 +88,19 @@ describe('compute steps', () => {
       codec: CODEC_LZ4,
       rawLength: 3 * 4096,
       recordLength: meta[0]!,
+      digest: DIGEST_MEMBERS,
       sha: Buffer.from(hashes.subarray(0, 32)),
     }
     expect(Buffer.from(verifyChunk(expected, out, 0) as Uint8Array)).toEqual(first)
     expect(verifyChunk({ ...expected, id: 11 }, out, 0)).toBe('record holds chunk 10')
     expect(verifyChunk({ ...expected, sha: Buffer.alloc(32) }, out, 0)).toBe(
+      'content hash mismatch',
+    )
+    // A chunk indexed before schema 3 carries the SHA-256 of its content: still checked.
+    const legacy = { ...expected, digest: DIGEST_CONTENT, sha: sha(first) }
+    expect(Buffer.from(verifyChunk(legacy, out, 0) as Uint8Array)).toEqual(first)
+    expect(verifyChunk({ ...legacy, digest: DIGEST_MEMBERS }, out, 0)).toBe('content hash mismatch')
+    expect(verifyChunk({ ...expected, digest: DIGEST_CONTENT }, out, 0)).toBe(
       'content hash mismatch',
     )
     out[40]! ^= 1
@@ -87,10 +111,11 @@ describe('compute steps', () => {
     const data = new Uint8Array(2 * 4096)
     data.set(text(8192))
     const out = new Uint8Array(maxRecordBytes(2, 4096))
-    const { meta, hashes } = encodeChunks(data, out, [
+    const { slab, fpsAt } = analyzed(data)
+    const { meta, hashes } = encodeChunks(slab, fpsAt, out, [
       { id: 1, codec: CODEC_LZ4, members: [0, 1], lastLength: 4096, outAt: 0 },
     ])
-    const chunks = Float64Array.from([1, 2, 0b11, meta[1]!, 8192, meta[0]!, 0])
+    const chunks = Float64Array.from([1, 2, 0b11, meta[1]!, 8192, meta[0]!, 0, DIGEST_MEMBERS])
     expect(chunks.length).toBe(READ_CHUNK_FIELDS)
     // bytes [0, 100) from member 1 at 10; [100, 110) pattern 0xab 0xcd from phase 1;
     // [110, 200) zeros; [200, 300) from member 0 at 0.

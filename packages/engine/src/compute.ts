@@ -2,7 +2,7 @@
  * The CPU-heavy steps of the data path, as pure functions over shared memory so they run
  * the same on the main thread and in the compute workers (compute-worker.ts): block
  * analysis (pattern detection and SHA-256 fingerprints), chunk encoding (compression,
- * content hash, the whole record with its CRC) and verified chunk decoding for reads.
+ * the chunk's digest, the whole record with its CRC) and verified chunk decoding for reads.
  */
 import { hash } from 'node:crypto'
 import { CODEC_RAW, decodePayloadWith, encodePayloadInto } from './codec.js'
@@ -15,6 +15,54 @@ export const BLOCK = 4096
 export const FP_BYTES = 32
 /** Bytes of analysis per block: fingerprint, kind and pattern unit. */
 export const ANALYSIS_BYTES_PER_BLOCK = FP_BYTES + 1 + 8
+
+/**
+ * How a chunk's digest (`sha` in the index) is defined. `DIGEST_CONTENT`: the SHA-256 of
+ * its decoded content (chunks written by schema 2). `DIGEST_MEMBERS`: the SHA-256 of its
+ * members' fingerprints back to back, each the SHA-256 of one block's bytes (its used
+ * length for a partial block). The second costs a write nothing beyond the fingerprints
+ * dedupe takes anyway, and binds what is stored to the fingerprints dedupe matched.
+ */
+export const DIGEST_CONTENT = 0
+/** See {@link DIGEST_CONTENT}. */
+export const DIGEST_MEMBERS = 1
+
+/** Fingerprints of a verification, reused (a chunk has at most 32 members). */
+let digestScratch = Buffer.alloc(32 * FP_BYTES)
+
+/**
+ * The {@link DIGEST_MEMBERS} digest of decoded chunk content: its 4 KiB blocks (the last
+ * one possibly shorter) hashed one by one, then their fingerprints.
+ *
+ * @example
+ * ```ts
+ * membersDigest(content).equals(expectedSha)
+ * ```
+ */
+export function membersDigest(content: Uint8Array): Buffer {
+  const n = Math.ceil(content.length / BLOCK)
+  if (digestScratch.length < n * FP_BYTES) digestScratch = Buffer.alloc(n * FP_BYTES)
+  for (let i = 0; i < n; i++) {
+    const block = content.subarray(i * BLOCK, Math.min(content.length, (i + 1) * BLOCK))
+    // A latin1 string rather than a Buffer: no ArrayBuffer per block (as in analyzeBlocks).
+    digestScratch.write(hash('sha256', block, 'binary'), i * FP_BYTES, FP_BYTES, 'binary')
+  }
+  return hash('sha256', digestScratch.subarray(0, n * FP_BYTES), 'buffer')
+}
+
+/**
+ * Whether decoded `content` matches the digest the index holds for its chunk.
+ *
+ * @example
+ * ```ts
+ * if (!digestMatches(content, DIGEST_MEMBERS, row.sha)) return 'content hash mismatch'
+ * ```
+ */
+export function digestMatches(content: Uint8Array, digest: number, sha: Uint8Array): boolean {
+  const actual =
+    digest === DIGEST_MEMBERS ? membersDigest(content) : hash('sha256', content, 'buffer')
+  return actual.equals(sha)
+}
 
 /**
  * Where one write's data and its analysis live in its slab (a SharedArrayBuffer): the data
@@ -117,41 +165,49 @@ export function maxRecordBytes(members: number, lastLength: number): number {
 export const ENCODED_FIELDS = 3
 
 /**
- * Encodes chunks of a write: gathers each chunk's members, hashes the content (SHA-256,
- * kept in the index for the end-to-end check of reads), compresses it if that pays and
- * writes the whole record, CRC included, to `out` at its `outAt`. Returns per chunk
- * (record length, codec, raw length) and the content hashes.
+ * Encodes chunks of a write: gathers each chunk's members, takes its digest
+ * ({@link DIGEST_MEMBERS}: over the members' fingerprints, at `fpsAt` of `data` as
+ * {@link analyzeBlocks} left them; kept in the index for the end-to-end check of reads),
+ * compresses it if that pays and writes the whole record, CRC included, to `out` at its
+ * `outAt`. Returns per chunk (record length, codec, raw length) and the digests.
  *
  * @example
  * ```ts
- * const { meta, hashes } = encodeChunks(slab, out, jobs)
+ * const { meta, hashes } = encodeChunks(slab, layout.fpsAt, out, jobs)
  * ```
  */
 export function encodeChunks(
   data: Uint8Array,
+  fpsAt: number,
   out: Uint8Array,
   jobs: readonly ChunkJob[],
 ): { meta: Float64Array; hashes: Uint8Array } {
   const meta = new Float64Array(jobs.length * ENCODED_FIELDS)
   const hashes = new Uint8Array(jobs.length * FP_BYTES)
   let scratch: Uint8Array | undefined
+  let fpScratch: Uint8Array | undefined
   for (const [j, job] of jobs.entries()) {
     const n = job.members.length
     const rawLength = (n - 1) * BLOCK + job.lastLength
     let content: Uint8Array
+    let fps: Uint8Array
     const first = job.members[0]!
     if (job.members[n - 1]! - first === n - 1) {
       // Consecutive blocks (the usual case): no gathering copy.
       content = data.subarray(first * BLOCK, first * BLOCK + rawLength)
+      fps = data.subarray(fpsAt + first * FP_BYTES, fpsAt + (first + n) * FP_BYTES)
     } else {
       scratch ??= new Uint8Array(32 * BLOCK)
+      fpScratch ??= new Uint8Array(32 * FP_BYTES)
       for (const [i, b] of job.members.entries()) {
         const len = i === n - 1 ? job.lastLength : BLOCK
         scratch.set(data.subarray(b * BLOCK, b * BLOCK + len), i * BLOCK)
+        fpScratch.set(data.subarray(fpsAt + b * FP_BYTES, fpsAt + (b + 1) * FP_BYTES), i * FP_BYTES)
       }
       content = scratch.subarray(0, rawLength)
+      fps = fpScratch.subarray(0, n * FP_BYTES)
     }
-    hashes.set(hash('sha256', content, 'buffer'), j * FP_BYTES)
+    hashes.set(hash('sha256', fps, 'buffer'), j * FP_BYTES)
     const payloadAt = job.outAt + RECORD_HEADER_SIZE
     let stored = encodePayloadInto(content, job.codec, out, payloadAt)
     const codec = stored === undefined ? CODEC_RAW : job.codec
@@ -222,7 +278,7 @@ export function memberOffset(mask: number, slot: number): number {
  *
  * @example
  * ```ts
- * const expected: ChunkExpectation = { id: 9, span: 8, mask: 255, codec: 1, rawLength: 32768, recordLength: 9000, sha }
+ * const expected: ChunkExpectation = { id: 9, span: 8, mask: 255, codec: 1, rawLength: 32768, recordLength: 9000, digest: DIGEST_MEMBERS, sha }
  * ```
  */
 export interface ChunkExpectation {
@@ -232,13 +288,15 @@ export interface ChunkExpectation {
   readonly codec: number
   readonly rawLength: number
   readonly recordLength: number
-  /** SHA-256 of the decoded content, from the index. */
+  /** How `sha` is defined: {@link DIGEST_CONTENT} or {@link DIGEST_MEMBERS}. */
+  readonly digest: number
+  /** The chunk's digest, from the index. */
   readonly sha: Uint8Array
 }
 
 /**
  * Decodes and verifies the chunk record at `at` of `bytes` against the index: CRC, header
- * fields, decoding, and the SHA-256 of the content; then hands the content to `use` (a
+ * fields, decoding, and the digest of the content; then hands the content to `use` (a
  * view valid only during `use`). The bulk read path skips the CRC: the content hash
  * catches whatever it would. Returns what `use` returns, or the reason the chunk is
  * corrupt: never bad bytes.
@@ -271,9 +329,9 @@ export function withVerifiedChunk<T>(
   let verified = false
   try {
     return decodePayloadWith(record.codec, record.payload, record.rawLength, (content) => {
-      // The end-to-end check: the hash in the index, not anything in the record, so a
+      // The end-to-end check: the digest in the index, not anything in the record, so a
       // record that is intact but misplaced is caught too.
-      if (!hash('sha256', content, 'buffer').equals(expected.sha)) return 'content hash mismatch'
+      if (!digestMatches(content, expected.digest, expected.sha)) return 'content hash mismatch'
       verified = true
       return use(content)
     })
@@ -311,13 +369,16 @@ export const PIECE_CHUNK = 0
 /** Piece kind: a pattern (a = unit index, b = unit length, c = phase in the block). */
 export const PIECE_PATTERN = 1
 
-/** Fields per chunk of a read job: id, span, mask, codec, raw length, record length, at. */
-export const READ_CHUNK_FIELDS = 7
+/**
+ * Fields per chunk of a read job: id, span, mask, codec, raw length, record length, at,
+ * digest kind.
+ */
+export const READ_CHUNK_FIELDS = 8
 
 /**
  * A read for a compute worker: the records it needs (read from the medium into `records`),
  * what the index expects of each (`chunks`: {@link READ_CHUNK_FIELDS} numbers per chunk,
- * `at` being the record's offset in `records`, and 32 bytes of content hash each in
+ * `at` being the record's offset in `records`, and 32 bytes of digest each in
  * `hashes`), and where each piece of the output comes from. Flat typed arrays: a message
  * copies them in one piece.
  *
@@ -391,6 +452,7 @@ export function runRead(
       codec: c[f + 3]!,
       rawLength: c[f + 4]!,
       recordLength: c[f + 5]!,
+      digest: c[f + 7]!,
       sha: hashes.subarray(k * FP_BYTES, (k + 1) * FP_BYTES),
     }
     const result = withVerifiedChunk(

@@ -1,8 +1,7 @@
-import { hash } from 'node:crypto'
 import type { ChunkRow } from './block-index.js'
 import { expectation } from './chunk-reader.js'
 import { CODEC_RAW, encodePayload } from './codec.js'
-import { BLOCK, memberOffset, verifyChunk } from './compute.js'
+import { BLOCK, DIGEST_MEMBERS, memberOffset, membersDigest, verifyChunk } from './compute.js'
 import { commit, type EngineContext } from './context.js'
 import type { Counters } from './counters.js'
 import { liveShare } from './reap.js'
@@ -139,7 +138,8 @@ function relocationRecords(
         record_len: out.length,
         codec,
         raw_len: kept.length,
-        sha: hash('sha256', kept, 'buffer'),
+        digest: DIGEST_MEMBERS,
+        sha: membersDigest(kept),
       },
     }
   })

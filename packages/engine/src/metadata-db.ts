@@ -21,7 +21,7 @@ export type SqliteDatabase = SQLite.Database
  * db.pragma('user_version', { simple: true }) === SCHEMA_VERSION
  * ```
  */
-export const SCHEMA_VERSION = 2
+export const SCHEMA_VERSION = 3
 
 /**
  * Schema v2.
@@ -36,7 +36,7 @@ export const SCHEMA_VERSION = 2
  *   in `meta`. Blocks at or above it are indexed in memory and merged in sorted batches.
  * - `chunks`: the records on the medium. A chunk covers ids `[id, id + span)`; `mask` marks
  *   the members whose bytes it holds, `live` how many of them are still referenced.
- *   `sha` is the SHA-256 of the decoded content, checked by every read.
+ *   `sha` is the SHA-256 of the decoded content, checked by every read (v3: see `digest`).
  * - `segments`: the segment table. `live_bytes` counts each live chunk's record bytes in
  *   proportion to its live members (all of it when all are live).
  */
@@ -106,6 +106,15 @@ CREATE INDEX segments_by_state ON segments (state, erase_count);
 `
 
 /**
+ * v2 → v3: `chunks.digest` says how `sha` is defined (compute.ts): 0, the SHA-256 of the
+ * decoded content, for every chunk written before; 1, the SHA-256 of the members'
+ * fingerprints, for chunks written from v3 on. Reads check either.
+ */
+const MIGRATION_V3 = `
+ALTER TABLE chunks ADD COLUMN digest INTEGER NOT NULL DEFAULT 0;
+`
+
+/**
  * Opens (creating if needed) the metadata database: WAL with `synchronous=FULL`, so a
  * commit is durable when it returns, and `locking_mode=EXCLUSIVE`, so a second engine on
  * the same directory fails instead of corrupting it.
@@ -156,12 +165,12 @@ function migrate(db: SqliteDatabase): void {
       'metadata schema 1 (format 1, block records) is not supported by this engine: recreate the data directory',
     )
   }
-  if (version === 0) {
-    db.transaction(() => {
-      db.exec(SCHEMA_V2)
-      db.pragma(`user_version = ${SCHEMA_VERSION}`)
-    })()
-  }
+  if (version === SCHEMA_VERSION) return
+  db.transaction(() => {
+    if (version === 0) db.exec(SCHEMA_V2)
+    db.exec(MIGRATION_V3)
+    db.pragma(`user_version = ${SCHEMA_VERSION}`)
+  })()
 }
 
 /**

@@ -257,7 +257,7 @@ function windowJob(ctx: EngineContext, mapId: number, from: number, to: number) 
         const i = slot.get(row.id)!
         const at = position + row.offset - first.offset
         chunks.set(
-          [row.id, row.span, row.mask, row.codec, row.raw_len, row.record_len, at],
+          [row.id, row.span, row.mask, row.codec, row.raw_len, row.record_len, at, row.digest],
           i * READ_CHUNK_FIELDS,
         )
         places.set([row.id, row.span, row.segment, row.offset], i * PLACE_FIELDS)

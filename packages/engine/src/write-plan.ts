@@ -3,6 +3,7 @@ import { CODEC_BROTLI, CODEC_LZ4, CODEC_RAW, CODEC_ZSTD } from './codec.js'
 import {
   analyzeBlocks,
   type ChunkJob,
+  DIGEST_MEMBERS,
   ENCODED_FIELDS,
   FP_BYTES,
   fullMask,
@@ -395,7 +396,12 @@ export class WritePlanner implements InflightPlanner {
     await Promise.all(
       jobs.map(async ({ plan, out: chunkJobs }) => {
         if (chunkJobs.length === 0) return
-        const { meta, hashes } = await this.#ctx.pool.encode(plan.request.slab, out, chunkJobs)
+        const { meta, hashes } = await this.#ctx.pool.encode(
+          plan.request.slab,
+          plan.request.layout.fpsAt,
+          out,
+          chunkJobs,
+        )
         for (const [j, chunk] of plan.chunks.entries()) {
           const at = chunkJobs[j]!.outAt
           chunk.record = out.subarray(at, at + meta[j * ENCODED_FIELDS]!)
@@ -502,6 +508,7 @@ export class WritePlanner implements InflightPlanner {
       record_len: chunk.record!.length,
       codec: chunk.storedCodec!,
       raw_len: chunk.rawLength!,
+      digest: DIGEST_MEMBERS,
       sha: chunk.sha!,
     }
   }

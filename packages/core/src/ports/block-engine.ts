@@ -87,6 +87,18 @@ export interface BlockEngine {
   resizeVolume(volumeId: string, sizeBytes: number): Promise<void>
   /** Writes `data` at a block-aligned `offset`. */
   write(volumeId: string, offset: number, data: Uint8Array): Promise<EngineWriteResult>
+  /**
+   * Writes `length` bytes at `offset` that `fill` puts into a buffer the engine lends (its
+   * own memory), sparing the copy `write` makes; `target` is valid only until `fill`'s
+   * promise settles. The range is checked before `fill` runs; if `fill` throws, nothing is
+   * written and the write fails with its error. Optional: services fall back to `write`.
+   */
+  writeFrom?(
+    volumeId: string,
+    offset: number,
+    length: number,
+    fill: (target: Uint8Array) => void | Promise<void>,
+  ): Promise<EngineWriteResult>
   /** Reads `length` bytes at `offset` (see the contract for a missing `length`). */
   read(volumeId: string, offset: number, length?: number): Promise<Uint8Array>
   /**

@@ -1,5 +1,5 @@
 import { isPStorageError, notFound, PStorageError } from '../errors.js'
-import type { BlockEngine } from '../ports/block-engine.js'
+import type { BlockEngine, EngineWriteResult } from '../ports/block-engine.js'
 import { BLOCK_SIZE } from '../ports/block-engine.js'
 import type { Clock } from '../ports/clock.js'
 import type { EventBus } from '../ports/event-bus.js'
@@ -28,7 +28,7 @@ import {
 } from '../store/repositories.js'
 import { BufferPool } from './buffer-pool.js'
 import { parseInput, parseListQuery } from './validate.js'
-import { readAsStream, writeFromStream } from './volume-streams.js'
+import { readAsStream, writeFromStream, writeFromStreamLent } from './volume-streams.js'
 
 /** Bytes of JSON read buffers kept for reuse, per volume service. */
 const JSON_READ_RETAIN_BYTES = 8 * 1024 * 1024
@@ -241,15 +241,7 @@ export function createVolumeService(deps: ServiceDeps) {
     /** Writes raw bytes at a block-aligned offset: the binary data path. */
     async writeBytes(id: string, offset: number, data: Uint8Array): Promise<WriteResponse> {
       await row(id)
-      const result = await engine.write(id, offset, data)
-      return {
-        volume_id: id,
-        offset,
-        size: result.size,
-        reduction_ratio: result.reduction_ratio,
-        was_deduplicated: result.was_deduplicated,
-        was_compressed: result.was_compressed,
-      }
+      return writeResponse(id, offset, await engine.write(id, offset, data))
     },
 
     /**
@@ -275,6 +267,13 @@ export function createVolumeService(deps: ServiceDeps) {
         throw new PStorageError(
           'bad_request',
           `Write of ${length} bytes at offset ${offset} goes past the end of the volume (${size} bytes)`,
+        )
+      }
+      // An engine that lends its memory gets the body's bytes without a copy in between.
+      if (engine.writeFrom) {
+        const writeFrom = engine.writeFrom.bind(engine)
+        return writeFromStreamLent(id, offset, length, source, async (at, n, fill) =>
+          writeResponse(id, at, await writeFrom(id, at, n, fill)),
         )
       }
       return writeFromStream(id, offset, length, source, (at, data) =>
@@ -380,3 +379,15 @@ export function createVolumeService(deps: ServiceDeps) {
 }
 
 export type VolumeService = ReturnType<typeof createVolumeService>
+
+/** The seed's write response for an engine write at `offset`. */
+function writeResponse(volumeId: string, offset: number, result: EngineWriteResult): WriteResponse {
+  return {
+    volume_id: volumeId,
+    offset,
+    size: result.size,
+    reduction_ratio: result.reduction_ratio,
+    was_deduplicated: result.was_deduplicated,
+    was_compressed: result.was_compressed,
+  }
+}

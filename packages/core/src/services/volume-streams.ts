@@ -8,6 +8,44 @@ export const STREAM_BATCH_BYTES = 4 * 1024 * 1024
 export const STREAM_READ_BYTES = 4 * 1024 * 1024
 
 type WriteBatch = (offset: number, data: Uint8Array) => Promise<WriteResponse>
+/** A write whose bytes `fill` puts into a buffer the engine lends (`BlockEngine.writeFrom`). */
+type WriteLent = (
+  offset: number,
+  length: number,
+  fill: (target: Uint8Array) => Promise<void>,
+) => Promise<WriteResponse>
+
+/** Adds up the write responses of a stream's batches. */
+class StreamTotals {
+  #physical = 0
+  #deduplicated = false
+  #compressed = false
+
+  add(result: WriteResponse): void {
+    this.#physical += result.size / result.reduction_ratio
+    this.#deduplicated ||= result.was_deduplicated
+    this.#compressed ||= result.was_compressed
+  }
+
+  response(volumeId: string, offset: number, size: number): WriteResponse {
+    return {
+      volume_id: volumeId,
+      offset,
+      size,
+      reduction_ratio: this.#physical > 0 ? Math.max(1, size / this.#physical) : 1,
+      was_deduplicated: this.#deduplicated,
+      was_compressed: this.#compressed,
+    }
+  }
+}
+
+const tooLong = (length: number) =>
+  new PStorageError('bad_request', `The body is longer than the ${length} bytes announced`)
+const tooShort = (received: number, length: number) =>
+  new PStorageError(
+    'bad_request',
+    `The body ended after ${received} of the ${length} bytes announced`,
+  )
 
 /**
  * Writes `length` bytes from `source` at `offset` in batches of {@link STREAM_BATCH_BYTES}
@@ -28,24 +66,17 @@ export async function writeFromStream(
 ): Promise<WriteResponse> {
   const size = Math.min(STREAM_BATCH_BYTES, Math.max(length, 1))
   const buffers = [new Uint8Array(size), new Uint8Array(size)]
+  const totals = new StreamTotals()
   let current = 0
   let filled = 0
   let queued = 0
-  let physical = 0
-  let deduplicated = false
-  let compressed = false
   let inFlight: Promise<void> | undefined
-  const settle = (result: WriteResponse) => {
-    physical += result.size / result.reduction_ratio
-    deduplicated ||= result.was_deduplicated
-    compressed ||= result.was_compressed
-  }
   const flush = async () => {
     if (filled === 0) return
     // The buffer about to be written is reused only after the write before it settled.
     await inFlight
     const batch = buffers[current]!.subarray(0, filled)
-    inFlight = writeBatch(offset + queued, batch).then(settle)
+    inFlight = writeBatch(offset + queued, batch).then((result) => totals.add(result))
     // A failure surfaces at the next await; until then keep it from being "unhandled".
     inFlight.catch(() => undefined)
     queued += filled
@@ -55,10 +86,7 @@ export async function writeFromStream(
   for await (const chunk of source) {
     if (queued + filled + chunk.length > length) {
       await inFlight
-      throw new PStorageError(
-        'bad_request',
-        `The body is longer than the ${length} bytes announced`,
-      )
+      throw tooLong(length)
     }
     let at = 0
     while (at < chunk.length) {
@@ -72,20 +100,81 @@ export async function writeFromStream(
   }
   await flush()
   await inFlight
-  if (queued !== length) {
-    throw new PStorageError(
-      'bad_request',
-      `The body ended after ${queued} of the ${length} bytes announced`,
-    )
+  if (queued !== length) throw tooShort(queued, length)
+  return totals.response(volumeId, offset, queued)
+}
+
+/**
+ * {@link writeFromStream} for an engine that lends its buffers (`BlockEngine.writeFrom`):
+ * each batch's bytes go from the source straight into the engine's memory, without the
+ * stream's own buffers and the copy `write` makes. Two batches in flight: the next one is
+ * read while the previous one is written. A batch whose bytes do not all arrive, or the
+ * last one when more follow, is not written (those before it are).
+ */
+export async function writeFromStreamLent(
+  volumeId: string,
+  offset: number,
+  length: number,
+  source: AsyncIterable<Uint8Array>,
+  writeLent: WriteLent,
+): Promise<WriteResponse> {
+  const iterator = source[Symbol.asyncIterator]()
+  const totals = new StreamTotals()
+  /** The rest of a chunk that straddled two batches. */
+  let carry: Uint8Array | undefined
+  let received = 0
+  const next = async (): Promise<Uint8Array | undefined> => {
+    if (carry) {
+      const chunk = carry
+      carry = undefined
+      return chunk
+    }
+    const step = await iterator.next()
+    return step.done ? undefined : step.value
   }
-  return {
-    volume_id: volumeId,
-    offset,
-    size: queued,
-    reduction_ratio: physical > 0 ? Math.max(1, queued / physical) : 1,
-    was_deduplicated: deduplicated,
-    was_compressed: compressed,
+  const fill = async (target: Uint8Array) => {
+    let filled = 0
+    while (filled < target.length) {
+      const chunk = await next()
+      if (!chunk) throw tooShort(received + filled, length)
+      const take = Math.min(chunk.length, target.length - filled)
+      target.set(chunk.subarray(0, take), filled)
+      filled += take
+      if (take < chunk.length) carry = chunk.subarray(take)
+    }
+    received += filled
+    if (received < length) return
+    // The last batch: it is written only if the body ends here.
+    for (let extra = await next(); extra; extra = await next())
+      if (extra.length > 0) throw tooLong(length)
   }
+  const inFlight: Promise<void>[] = []
+  try {
+    for (let at = 0; at < length; ) {
+      const n = Math.min(STREAM_BATCH_BYTES, length - at)
+      let filled: () => void = () => undefined
+      const isFilled = new Promise<void>((resolve) => {
+        filled = resolve
+      })
+      const write = writeLent(offset + at, n, async (target) => {
+        await fill(target)
+        filled()
+      }).then((result) => totals.add(result))
+      write.catch(() => undefined)
+      inFlight.push(write)
+      at += n
+      // The next batch reads the source after this one: wait until this one has its bytes
+      // (or failed, perhaps before filling anything).
+      await Promise.race([isFilled, write])
+      if (inFlight.length >= 2) await inFlight.shift()
+    }
+    await Promise.all(inFlight)
+  } catch (error) {
+    await Promise.allSettled(inFlight)
+    await iterator.return?.()
+    throw error
+  }
+  return totals.response(volumeId, offset, length)
 }
 
 /**
