@@ -5,7 +5,7 @@ import type { CounterStore } from './counters.js'
 import type { FingerprintIndex } from './fp-index.js'
 import type { DedupeCache } from './fp-table.js'
 import type { MapIndex } from './map-index.js'
-import type { MetaTable, SqliteDatabase } from './metadata-db.js'
+import type { MetaTable, SqliteDatabase, WalFile } from './metadata-db.js'
 import type { ResolvedFlashOptions } from './options.js'
 import { maxChunkBlocks } from './policy.js'
 import type { SegmentFiles } from './segment-files.js'
@@ -128,6 +128,8 @@ export interface EngineContext {
   readonly options: ResolvedFlashOptions
   readonly geometry: Geometry
   readonly db: SqliteDatabase
+  /** The database's write-ahead log, to make {@link commitUnsynced} commits durable. */
+  readonly wal: WalFile
   readonly meta: MetaTable
   readonly maps: MapIndex
   readonly blocks: BlockIndex
@@ -165,5 +167,26 @@ export function commit<T>(ctx: EngineContext, fn: () => T): T {
     ctx.dedupe.clear()
     ctx.fpIndex.reload()
     throw error
+  }
+}
+
+/**
+ * {@link commit} without waiting for the disk: the transaction is in SQLite's write-ahead
+ * log when this returns (it survives the process being killed), and durable once
+ * `ctx.wal.sync()` resolves, which fsyncs the log off the main thread. The caller
+ * acknowledges nothing, and does nothing it could not undo, before that.
+ *
+ * @example
+ * ```ts
+ * commitUnsynced(ctx, () => apply(batch))
+ * await ctx.wal.sync()
+ * ```
+ */
+export function commitUnsynced<T>(ctx: EngineContext, fn: () => T): T {
+  ctx.db.pragma('synchronous = NORMAL')
+  try {
+    return commit(ctx, fn)
+  } finally {
+    ctx.db.pragma('synchronous = FULL')
   }
 }

@@ -350,6 +350,7 @@ function buildEngine(ctx: EngineContext): FlashEngine {
       await lane.idle()
       await Promise.allSettled([...reads])
       await ctx.files.close()
+      await ctx.wal.close()
       ctx.db.close()
       ctx.cache.clear()
     },

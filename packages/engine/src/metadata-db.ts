@@ -1,3 +1,5 @@
+import type { FileHandle } from 'node:fs/promises'
+import { open, stat } from 'node:fs/promises'
 import { PStorageError } from '@pstorage/core'
 import SQLite from 'better-sqlite3'
 
@@ -202,5 +204,55 @@ export class MetaTable {
   /** Stores `value` under `key` (call inside the caller's transaction). */
   set(key: string, value: unknown): void {
     this.#set.run(key, JSON.stringify(value))
+  }
+}
+
+/**
+ * The metadata database's write-ahead log as a file. A commit made with
+ * `synchronous=NORMAL` (`commitUnsynced` in context.ts) is in the log, through the page
+ * cache, when it returns, which survives the process being killed but not a power loss;
+ * `sync()` fsyncs the log from libuv's thread pool, after which the commit is durable,
+ * while the main thread goes on. SQLite keeps the log file while the connection is open;
+ * `sync()` still checks that its handle is the file at the path, and reopens it if not.
+ *
+ * @example
+ * ```ts
+ * const wal = new WalFile(`${dbPath}-wal`)
+ * await wal.sync()
+ * ```
+ */
+export class WalFile {
+  readonly path: string
+  #handle: Promise<FileHandle> | undefined
+
+  constructor(path: string) {
+    this.path = path
+  }
+
+  /** Makes every commit written to the log so far durable. */
+  async sync(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      this.#handle ??= open(this.path, 'r')
+      const opened = this.#handle
+      try {
+        const handle = await opened
+        await handle.sync()
+        const [mine, current] = await Promise.all([handle.stat(), stat(this.path)])
+        if (mine.ino === current.ino && mine.dev === current.dev) return
+      } catch (error) {
+        if (attempt > 0) throw error
+      }
+      // Replaced (or never opened): open the file at the path and sync that one.
+      if (this.#handle === opened) this.#handle = undefined
+      void opened.then((handle) => handle.close()).catch(() => undefined)
+      if (attempt > 0) throw new Error(`${this.path} keeps being replaced`)
+    }
+  }
+
+  /** Closes the handle. */
+  async close(): Promise<void> {
+    const opened = this.#handle
+    this.#handle = undefined
+    if (opened) await (await opened.catch(() => undefined))?.close()
   }
 }

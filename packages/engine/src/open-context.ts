@@ -9,7 +9,7 @@ import { CounterStore } from './counters.js'
 import { FingerprintIndex } from './fp-index.js'
 import { DedupeCache } from './fp-table.js'
 import { MapIndex } from './map-index.js'
-import { MetaTable, openMetadataDb } from './metadata-db.js'
+import { MetaTable, openMetadataDb, WalFile } from './metadata-db.js'
 import { defaultCapacity, type FlashEngineOptions, resolveFlashOptions } from './options.js'
 import { SegmentFiles } from './segment-files.js'
 import { FORMAT_VERSION, SEGMENT_HEADER_SIZE } from './segment-format.js'
@@ -30,7 +30,8 @@ const DEDUPE_CACHE_ENTRIES = 1 << 17
 export function openContext(input: FlashEngineOptions): EngineContext {
   const options = resolveFlashOptions(input)
   mkdirSync(options.dataDir, { recursive: true })
-  const db = openMetadataDb(join(options.dataDir, 'metadata.sqlite'), options.cacheBytes / 2)
+  const dbPath = join(options.dataDir, 'metadata.sqlite')
+  const db = openMetadataDb(dbPath, options.cacheBytes / 2)
   try {
     const meta = new MetaTable(db)
     const segments = new SegmentTable(db)
@@ -88,6 +89,7 @@ export function openContext(input: FlashEngineOptions): EngineContext {
       }),
       geometry,
       db,
+      wal: new WalFile(`${dbPath}-wal`),
       meta,
       maps: new MapIndex(db),
       blocks,

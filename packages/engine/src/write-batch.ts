@@ -1,7 +1,7 @@
 import { type EngineWriteResult, PStorageError } from '@pstorage/core'
 import { FP_BYTES } from './compute.js'
 import { SLABS } from './compute-pool.js'
-import { commit, type EngineContext } from './context.js'
+import { commitUnsynced, type EngineContext } from './context.js'
 import { reapDead } from './reap.js'
 import {
   type AppendResult,
@@ -149,11 +149,14 @@ async function finish(
       }
     }
     const append = await appendRecords(ctx, 'user', records)
-    const reaped = commit(ctx, () => apply(ctx, planner, append, newBytes))
+    // The commit's fsync runs off the main thread, which meanwhile plans the next batch.
+    const reaped = commitUnsynced(ctx, () => apply(ctx, planner, append, newBytes))
     committed = true
     // Batches planned meanwhile may reference a block this one reaped.
     if (reaped.size > 0) ctx.state.writeEpoch++
     stageNewBlocks(ctx, planner, reaped)
+    // Durable: only now are the writes acknowledged.
+    await ctx.wal.sync()
     for (const plan of planner.plans)
       plan.request.resolve(planner.result(plan) as EngineWriteResult)
   } catch (cause) {
