@@ -5,6 +5,8 @@ import { isPStorageError } from '@pstorage/core'
 import { pseudoRandomBytes } from '@pstorage/core/testing'
 import SQLite from 'better-sqlite3'
 import { describe, expect, it } from 'vitest'
+import type { ChunkRow } from '../src/block-index.js'
+import { expectation } from '../src/chunk-reader.js'
 import { DIGEST_CONTENT, DIGEST_MEMBERS, verifyChunk } from '../src/compute.js'
 import { createFlashEngine } from '../src/index.js'
 import { SCHEMA_VERSION } from '../src/metadata-db.js'
@@ -12,19 +14,6 @@ import { same, tempDir, testOptions } from './helpers.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
-
-interface Row {
-  id: number
-  span: number
-  mask: number
-  segment: number
-  offset: number
-  record_len: number
-  codec: number
-  raw_len: number
-  digest: number
-  sha: Buffer
-}
 
 const segmentFile = (dataDir: string, id: number) =>
   join(dataDir, 'segments', `${String(id).padStart(6, '0')}.seg`)
@@ -37,22 +26,13 @@ const segmentFile = (dataDir: string, id: number) =>
 function downgradeToSchema2(dataDir: string): number {
   const db = new SQLite(join(dataDir, 'metadata.sqlite'))
   try {
-    const rows = db.prepare<[], Row>('SELECT * FROM chunks').all()
+    const rows = db.prepare<[], ChunkRow>('SELECT * FROM chunks').all()
     const update = db.prepare('UPDATE chunks SET sha = ? WHERE id = ?')
     db.transaction(() => {
       for (const row of rows) {
         expect(row.digest).toBe(DIGEST_MEMBERS)
         const content = verifyChunk(
-          {
-            id: row.id,
-            span: row.span,
-            mask: row.mask,
-            codec: row.codec,
-            rawLength: row.raw_len,
-            recordLength: row.record_len,
-            digest: row.digest,
-            sha: row.sha,
-          },
+          expectation(row),
           readFileSync(segmentFile(dataDir, row.segment)),
           row.offset,
         )
@@ -94,7 +74,7 @@ describe('metadata schema 2 -> 3', () => {
       await engine.close()
 
       const db = new SQLite(join(dir.path, 'metadata.sqlite'), { readonly: true })
-      let legacy: Row
+      let legacy: ChunkRow
       try {
         expect(db.pragma('user_version', { simple: true })).toBe(SCHEMA_VERSION)
         const kinds = db
@@ -103,7 +83,7 @@ describe('metadata schema 2 -> 3', () => {
           )
           .all()
         expect(kinds.map((k) => k.digest)).toEqual([DIGEST_CONTENT, DIGEST_MEMBERS])
-        legacy = db.prepare<[], Row>('SELECT * FROM chunks WHERE digest = 0 LIMIT 1').get()!
+        legacy = db.prepare<[], ChunkRow>('SELECT * FROM chunks WHERE digest = 0 LIMIT 1').get()!
       } finally {
         db.close()
       }
