@@ -127,6 +127,17 @@ export function createMemoryBlockEngine(options: MemoryBlockEngineOptions = {}):
         was_compressed: false,
       }
     },
+    async writeFrom(volumeId, offset, length, fill) {
+      if (!Number.isSafeInteger(length) || length < 0)
+        throw new PStorageError(
+          'bad_request',
+          `Length must be a non-negative integer, got ${length}`,
+        )
+      checkWrite(offset, length, volume(volumeId).size)
+      const lent = new Uint8Array(length)
+      await fill(lent)
+      return engine.write(volumeId, offset, lent)
+    },
     async read(volumeId, offset, length) {
       const state = volume(volumeId)
       const end =

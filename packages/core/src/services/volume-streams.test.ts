@@ -146,3 +146,37 @@ describe('writeFromStreamLent: a stream written into lent buffers', () => {
     expect(m.calls).toEqual([0, STREAM_BATCH_BYTES])
   })
 })
+
+describe('writeFromStream: the copying path, for engines that do not lend', () => {
+  const length = STREAM_BATCH_BYTES + 3 * 4096
+  const copying = (m: ReturnType<typeof lendingMedium>) => (at: number, bytes: Uint8Array) =>
+    m.writeLent(at, bytes.length, async (target) => target.set(bytes))
+
+  it('refuses a body longer or shorter than announced with 400', async () => {
+    const m = lendingMedium(2 * length)
+    const long = await writeFromStream(
+      'v',
+      0,
+      length,
+      chunked(pseudoRandomBytes(length + 1, 6), [MiB]),
+      copying(m),
+    )
+      .then(() => undefined)
+      .catch((e: unknown) => e)
+    expect(isPStorageError(long) && long.message).toBe(
+      `The body is longer than the ${length} bytes announced`,
+    )
+    const short = await writeFromStream(
+      'v',
+      0,
+      length,
+      chunked(pseudoRandomBytes(100, 7), [MiB]),
+      copying(m),
+    )
+      .then(() => undefined)
+      .catch((e: unknown) => e)
+    expect(isPStorageError(short) && short.message).toBe(
+      `The body ended after 100 of the ${length} bytes announced`,
+    )
+  })
+})

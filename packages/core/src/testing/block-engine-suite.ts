@@ -139,6 +139,43 @@ export function runBlockEngineSuite(options: BlockEngineSuiteOptions): void {
         expect(isPStorageError(past, 'bad_request')).toBe(true)
       })
 
+      it('writes what fill puts into a lent buffer as write does; checks the range before fill, writes nothing if fill throws', async (context) => {
+        // Optional in the port (services fall back to write): reported as skipped, not passed.
+        if (!engine.writeFrom) return context.skip()
+        await engine.createVolume('v', MiB)
+        const data = pseudoRandomBytes(16 * BLOCK_SIZE + 100, 22)
+        const result = await engine.writeFrom('v', BLOCK_SIZE, data.length, async (target) => {
+          expect(target.length).toBe(data.length)
+          await new Promise((resolve) => setTimeout(resolve, 1))
+          target.set(data)
+        })
+        expect(result.size).toBe(data.length)
+        expect(Buffer.compare(await engine.read('v', BLOCK_SIZE, data.length), data)).toBe(0)
+        expect(await engine.writtenEnd('v')).toBe(BLOCK_SIZE + data.length)
+        const before = await engine.read('v', 0, 32 * BLOCK_SIZE)
+        const failure = new Error('the source failed')
+        const thrown = await engine
+          .writeFrom('v', 0, 8 * BLOCK_SIZE, (target) => {
+            target.fill(7)
+            throw failure
+          })
+          .catch((e: unknown) => e)
+        expect(thrown).toBe(failure)
+        let filled = 0
+        const fill = () => {
+          filled++
+        }
+        await rejectsWith(
+          engine.writeFrom('v', MiB - BLOCK_SIZE, 2 * BLOCK_SIZE, fill),
+          'bad_request',
+        )
+        await rejectsWith(engine.writeFrom('v', 100, BLOCK_SIZE, fill), 'bad_request')
+        await rejectsWith(engine.writeFrom('v', 0, -1, fill), 'bad_request')
+        await rejectsWith(engine.writeFrom('missing', 0, BLOCK_SIZE, fill), 'not_found')
+        expect(filled).toBe(0)
+        expect(Buffer.compare(await engine.read('v', 0, 32 * BLOCK_SIZE), before)).toBe(0)
+      })
+
       it('keeps zero, pattern and duplicate blocks exact (what reducing engines elide)', async () => {
         await engine.createVolume('v', MiB)
         const zeros = new Uint8Array(2 * BLOCK_SIZE)
