@@ -42,12 +42,20 @@ let digestScratch = Buffer.alloc(32 * FP_BYTES)
 export function membersDigest(content: Uint8Array): Buffer {
   const n = Math.ceil(content.length / BLOCK)
   if (digestScratch.length < n * FP_BYTES) digestScratch = Buffer.alloc(n * FP_BYTES)
+  const bytes = plainView(content)
   for (let i = 0; i < n; i++) {
-    const block = content.subarray(i * BLOCK, Math.min(content.length, (i + 1) * BLOCK))
+    const block = bytes.subarray(i * BLOCK, Math.min(content.length, (i + 1) * BLOCK))
     // A latin1 string rather than a Buffer: no ArrayBuffer per block (as in analyzeBlocks).
     digestScratch.write(hash('sha256', block, 'binary'), i * FP_BYTES, FP_BYTES, 'binary')
   }
   return hash('sha256', digestScratch.subarray(0, n * FP_BYTES), 'buffer')
+}
+
+/** `bytes` as a plain Uint8Array (not a Buffer), whose subarray() is cheaper. */
+function plainView(bytes: Uint8Array): Uint8Array {
+  return Buffer.isBuffer(bytes)
+    ? new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    : bytes
 }
 
 /**
@@ -115,6 +123,9 @@ export function analyzeBlocks(
   count: number,
 ): void {
   const buf = Buffer.from(slab.buffer, slab.byteOffset, slab.byteLength)
+  // Views of the blocks from a plain Uint8Array: a Buffer's subarray() costs about 0.3 us
+  // more per call, a tenth of hashing 4 KiB.
+  const bytes = plainView(slab)
   for (let b = first; b < first + count; b++) {
     const at = b * BLOCK
     const len = Math.min(BLOCK, layout.dataLength - at)
@@ -123,7 +134,7 @@ export function analyzeBlocks(
     // A latin1 string rather than a Buffer: no ArrayBuffer per block for the GC to sweep.
     if (unit === 0)
       buf.write(
-        hash('sha256', buf.subarray(at, at + len), 'binary'),
+        hash('sha256', bytes.subarray(at, at + len), 'binary'),
         layout.fpsAt + b * FP_BYTES,
         FP_BYTES,
         'binary',
