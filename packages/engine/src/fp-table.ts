@@ -127,19 +127,19 @@ export class FpTable {
 
   /** `get` for a fingerprint in any byte array (copied to aligned scratch first). */
   getBytes(fp: Uint8Array): number {
-    this.#scratchBytes.set(fp.subarray(0, 32))
+    this.#scratchBytes.set(fp.length === 32 ? fp : fp.subarray(0, 32))
     return this.get(this.#scratch, 0)
   }
 
   /** `set` for a fingerprint in any byte array. */
   setBytes(fp: Uint8Array, id: number): boolean {
-    this.#scratchBytes.set(fp.subarray(0, 32))
+    this.#scratchBytes.set(fp.length === 32 ? fp : fp.subarray(0, 32))
     return this.set(this.#scratch, 0, id)
   }
 
   /** `delete` for a fingerprint in any byte array. */
   deleteBytes(fp: Uint8Array): void {
-    this.#scratchBytes.set(fp.subarray(0, 32))
+    this.#scratchBytes.set(fp.length === 32 ? fp : fp.subarray(0, 32))
     this.delete(this.#scratch, 0)
   }
 
@@ -222,14 +222,6 @@ export class DedupeCache {
     if (!this.#table.set(src, at, id)) {
       this.clear()
       this.#table.set(src, at, id)
-    }
-  }
-
-  /** Caches a live block whose fingerprint is in a byte array. */
-  rememberBytes(fp: Uint8Array, id: number): void {
-    if (!this.#table.setBytes(fp, id)) {
-      this.clear()
-      this.#table.setBytes(fp, id)
     }
   }
 

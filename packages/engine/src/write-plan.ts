@@ -56,6 +56,14 @@ const scratch = {
     if (this.keysBuffer.length < bytes) this.keysBuffer = Buffer.alloc(bytes)
     return this.keysBuffer.subarray(0, bytes)
   },
+  wordsBuffer: new Int32Array(4096 * (FP_BYTES / 4)),
+  /** `bytes` (whole fingerprints) copied into aligned 32-bit words. */
+  words(bytes: Uint8Array): Int32Array {
+    const n = bytes.length >> 2
+    if (this.wordsBuffer.length < n) this.wordsBuffer = new Int32Array(n)
+    new Uint8Array(this.wordsBuffer.buffer, 0, n * 4).set(bytes.subarray(0, n * 4))
+    return this.wordsBuffer
+  },
 }
 
 /**
@@ -351,8 +359,9 @@ export class WritePlanner implements InflightPlanner {
       for (let b = kinds.length - 1; b >= 0 && last === 0; b--) last = known[b]!
       if (ctx.dedupe.wantsAfter(last, kinds.length)) {
         const next = ctx.blocks.following(last, 2 * kinds.length)
-        for (const [k, id] of next.ids.entries())
-          ctx.dedupe.rememberBytes(next.fps.subarray(k * FP_BYTES, (k + 1) * FP_BYTES), id)
+        // As aligned words, not a Buffer view per fingerprint (about 0.3 us each).
+        const words = scratch.words(next.fps)
+        for (const [k, id] of next.ids.entries()) ctx.dedupe.remember(words, k * 8, id)
         ctx.dedupe.prefetched(last, next.ids.at(-1) ?? last)
       }
     }
