@@ -242,11 +242,6 @@ function buildEngine(ctx: EngineContext): FlashEngine {
       open()
       if (typeof fill !== 'function')
         throw new PStorageError('bad_request', 'writeFrom needs a function to fill its buffer')
-      if (!Number.isSafeInteger(length) || length < 0)
-        throw new PStorageError(
-          'bad_request',
-          `Length must be a non-negative integer, got ${length}`,
-        )
       checkWrite(offset, length, volume(volumeId).size)
       const layout = slabLayout(length)
       const slab = SLABS.take(Math.max(1, layout.bytes))

@@ -127,20 +127,23 @@ export class FpTable {
 
   /** `get` for a fingerprint in any byte array (copied to aligned scratch first). */
   getBytes(fp: Uint8Array): number {
-    this.#scratchBytes.set(fp.length === 32 ? fp : fp.subarray(0, 32))
-    return this.get(this.#scratch, 0)
+    return this.get(this.#load(fp), 0)
   }
 
   /** `set` for a fingerprint in any byte array. */
   setBytes(fp: Uint8Array, id: number): boolean {
-    this.#scratchBytes.set(fp.length === 32 ? fp : fp.subarray(0, 32))
-    return this.set(this.#scratch, 0, id)
+    return this.set(this.#load(fp), 0, id)
   }
 
   /** `delete` for a fingerprint in any byte array. */
   deleteBytes(fp: Uint8Array): void {
+    this.delete(this.#load(fp), 0)
+  }
+
+  /** `fp` copied into the aligned scratch (no view made when it is exactly 32 bytes). */
+  #load(fp: Uint8Array): Int32Array {
     this.#scratchBytes.set(fp.length === 32 ? fp : fp.subarray(0, 32))
-    this.delete(this.#scratch, 0)
+    return this.#scratch
   }
 
   /** Drops every entry. */

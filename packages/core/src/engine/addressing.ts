@@ -2,7 +2,8 @@ import { PStorageError } from '../errors.js'
 import { BLOCK_SIZE } from '../ports/block-engine.js'
 
 /**
- * Checks a write's addressing against the `BlockEngine` contract: a non-negative,
+ * Checks a write's addressing against the `BlockEngine` contract: a length that is a
+ * non-negative integer (a `writeFrom` caller gives it as a number), a non-negative,
  * block-aligned offset (seeds/001: "must be block-aligned to 4096") and no byte past the
  * volume's end. Every engine calls it before touching anything.
  *
@@ -12,6 +13,9 @@ import { BLOCK_SIZE } from '../ports/block-engine.js'
  * ```
  */
 export function checkWrite(offset: number, length: number, size: number): void {
+  if (!Number.isSafeInteger(length) || length < 0) {
+    throw new PStorageError('bad_request', `Length must be a non-negative integer, got ${length}`)
+  }
   if (!Number.isSafeInteger(offset) || offset < 0) {
     throw new PStorageError('bad_request', `Offset must be a non-negative integer, got ${offset}`)
   }

@@ -128,11 +128,6 @@ export function createMemoryBlockEngine(options: MemoryBlockEngineOptions = {}):
       }
     },
     async writeFrom(volumeId, offset, length, fill) {
-      if (!Number.isSafeInteger(length) || length < 0)
-        throw new PStorageError(
-          'bad_request',
-          `Length must be a non-negative integer, got ${length}`,
-        )
       checkWrite(offset, length, volume(volumeId).size)
       const lent = new Uint8Array(length)
       await fill(lent)
