@@ -18,9 +18,9 @@ type Task<W> =
   | { readonly kind: 'op'; readonly run: () => Promise<void> }
 
 /**
- * The two stages of a group commit. `prepare` of a batch may run while the previous batch
- * is still in `finish`; `finish` runs one batch at a time, in order. Both settle the
- * writes themselves and must not throw.
+ * The two stages of a group commit. `prepare` of a batch runs while earlier batches are
+ * still in `finish`; `finish` runs one batch at a time, in order. Both settle the writes
+ * themselves and must not throw.
  *
  * @example
  * ```ts
@@ -33,12 +33,23 @@ export interface LaneStages<W, P> {
 }
 
 /**
+ * Batches in the pipeline at once by default: one finishing and up to two prepared behind
+ * it (the second only for a whole batch of writes).
+ */
+export const DEFAULT_LANE_DEPTH = 3
+
+/**
  * The single lane of every mutation. Writes that queue up while a batch commits are taken
  * together (group commit: one segment append, one fsync, one SQLite transaction); other
  * operations (snapshots, deletes, GC steps) run alone, in arrival order, once every batch
  * before them finished. Serialising mutations is what makes concurrent writes to the same
- * block land in call order. With two stages, the next batch is prepared (planned and
- * compressed) while the previous one is written and committed: a pipeline of depth two.
+ * block land in call order. The stages form a pipeline of `depth` batches: batches are
+ * prepared one after another, in order, while up to `depth - 1` earlier ones wait for or
+ * run their `finish` (so a `prepare` that returns before its batch's slow part is done, as
+ * the engine's does with compression, lets that part overlap the batches around it). Past
+ * two batches, a batch is prepared only when a whole one (`MAX_BATCH_BYTES`) is queued:
+ * a stream of large writes fills the pipeline, small writes keep gathering into the next
+ * group commit.
  *
  * @example
  * ```ts
@@ -49,13 +60,19 @@ export interface LaneStages<W, P> {
  */
 export class Lane<W extends LaneWrite, P = W[]> {
   readonly #stages: LaneStages<W, P>
+  readonly #depth: number
   readonly #queue: (Task<W> | undefined)[] = []
   #head = 0
   #draining: Promise<void> | undefined
-  /** Wakes a drain waiting for its last batch to finish when new tasks arrive. */
+  /** Wakes a drain waiting for a batch to finish when new tasks arrive. */
   #wake: (() => void) | undefined
 
-  constructor(stages: LaneStages<W, P> | ((batch: W[]) => Promise<void>)) {
+  constructor(
+    stages: LaneStages<W, P> | ((batch: W[]) => Promise<void>),
+    depth = DEFAULT_LANE_DEPTH,
+  ) {
+    if (!(Number.isInteger(depth) && depth >= 1)) throw new RangeError('depth must be >= 1')
+    this.#depth = depth
     this.#stages =
       typeof stages === 'function'
         ? ({
@@ -105,29 +122,48 @@ export class Lane<W extends LaneWrite, P = W[]> {
   }
 
   async #drain(): Promise<void> {
-    // The batch being finished, if any; the next one is prepared meanwhile.
-    let finishing: Promise<void> | undefined
+    // The finish of each batch prepared and not yet finished, oldest first; each one
+    // starts when the one before it is done.
+    const finishing: Promise<void>[] = []
+    const last = () => finishing.at(-1)
+    const settleOldest = async () => {
+      await finishing[0]
+      finishing.shift()
+    }
+    // Waits for the oldest batch to finish or for a new task, whichever comes first.
+    const oldestOrNews = async () => {
+      const done = await Promise.race([
+        finishing[0]!.then(() => true),
+        new Promise<false>((resolve) => {
+          this.#wake = () => resolve(false)
+        }),
+      ])
+      this.#wake = undefined
+      if (done) finishing.shift()
+    }
     try {
       for (;;) {
         if (this.#head >= this.#queue.length) {
-          if (!finishing) break
-          // Nothing queued: wait for the last batch, or for a write to prepare meanwhile.
-          const done = await Promise.race([
-            finishing.then(() => true),
-            new Promise<false>((resolve) => {
-              this.#wake = () => resolve(false)
-            }),
-          ])
-          this.#wake = undefined
-          if (done) finishing = undefined
+          if (finishing.length === 0) break
+          // Nothing queued: wait for a batch to finish, or for a write to prepare meanwhile.
+          await oldestOrNews()
           continue
         }
         const task = this.#queue[this.#head]!
         if (task.kind === 'op') {
-          await finishing
-          finishing = undefined
+          while (finishing.length > 0) await settleOldest()
           this.#take(1)
           await task.run()
+          continue
+        }
+        if (finishing.length >= this.#depth) {
+          await settleOldest()
+          continue
+        }
+        if (finishing.length >= 2 && this.#queuedBytes() < MAX_BATCH_BYTES) {
+          // A third batch in the pipeline only when a whole one is waiting: smaller writes
+          // keep gathering into one batch (one fsync) until an earlier batch is done.
+          await oldestOrNews()
           continue
         }
         const batch: W[] = []
@@ -150,17 +186,28 @@ export class Lane<W extends LaneWrite, P = W[]> {
         } catch {
           continue
         }
-        const previous = finishing
-        finishing = (async () => {
-          await previous
-          await this.#stages.finish(prepared).catch(() => undefined)
-        })()
-        // At most one batch prepared ahead of the one finishing.
-        await previous
+        const previous = last()
+        finishing.push(
+          (async () => {
+            await previous
+            await this.#stages.finish(prepared).catch(() => undefined)
+          })(),
+        )
       }
     } finally {
-      await finishing
+      while (finishing.length > 0) await settleOldest()
     }
+  }
+
+  /** Bytes of the writes at the head of the queue, counted up to one batch's worth. */
+  #queuedBytes(): number {
+    let bytes = 0
+    for (let i = this.#head; i < this.#queue.length && bytes < MAX_BATCH_BYTES; i++) {
+      const task = this.#queue[i]!
+      if (task.kind !== 'write') break
+      bytes += task.write.data.length
+    }
+    return bytes
   }
 
   #take(n: number): void {

@@ -17,7 +17,8 @@ import type { ItemPlan, MakeRoom, WriteRequest } from './write-request.js'
 export type { MakeRoom, WriteRequest } from './write-request.js'
 
 /**
- * A batch after the first stage of a group commit: planned and encoded, not yet written.
+ * A batch after the first stage of a group commit: planned, its encoding under way, not yet
+ * written.
  *
  * @example
  * ```ts
@@ -32,6 +33,11 @@ export interface PreparedBatch {
   readonly epoch: number
   /** Writes already refused while planning (settled). */
   readonly failed: ReadonlySet<WriteRequest>
+  /**
+   * Settles when the workers have encoded the batch's chunks (rejects if they could not):
+   * compression runs while the lane prepares the next batch and finishes earlier ones.
+   */
+  readonly encoded: Promise<void>
   /** A failure of the whole batch while preparing (the finish stage settles it). */
   readonly error?: unknown
 }
@@ -40,7 +46,8 @@ export interface PreparedBatch {
  * First stage of a group commit (ARCHITECTURE.md, the data path): plans every write in call
  * order against the state the earlier ones leave (so writes to the same block land in call
  * order), using the fingerprints the compute workers took when the writes were called, then
- * has the workers compress the batch's new chunks. It may run while the previous batch is
+ * sets the workers compressing the batch's new chunks and returns without waiting for them
+ * (`encoded`), so the next batch is planned meanwhile. It may run while earlier batches are
  * in {@link finishWriteBatch}; a write that cannot be planned (unknown volume, bad offset)
  * is refused on its own.
  *
@@ -57,6 +64,7 @@ export async function prepareWriteBatch(
   const epoch = ctx.state.writeEpoch
   const planner = new WritePlanner(ctx, oldest)
   const failed = new Set<WriteRequest>()
+  const done = Promise.resolve()
   try {
     for (const request of requests) {
       try {
@@ -66,10 +74,12 @@ export async function prepareWriteBatch(
         request.reject(error)
       }
     }
-    if (planner.plans.length > 0) await planner.encode()
-    return { requests, planner, epoch, failed }
+    const encoded = planner.plans.length > 0 ? planner.encode() : done
+    // Observed by the finish stage; not an unhandled rejection meanwhile.
+    encoded.catch(() => undefined)
+    return { requests, planner, epoch, failed, encoded }
   } catch (error) {
-    return { requests, planner, epoch, failed, error }
+    return { requests, planner, epoch, failed, encoded: done, error }
   }
 }
 
@@ -114,6 +124,9 @@ async function finish(
   const live = requests.filter((r) => !failed.has(r))
   let committed = false
   try {
+    // First: nothing below may release the planner (its records' buffer) while the
+    // workers still write into it.
+    await prepared.encoded
     if (prepared.error !== undefined) throw prepared.error
     if (planner.plans.length === 0) return
     if (ctx.state.writeEpoch !== prepared.epoch) {

@@ -402,7 +402,9 @@ export class WritePlanner implements InflightPlanner {
     if (total === 0) return
     const out = SLABS.take(total)
     this.#out = out
-    await Promise.all(
+    // Every job settles before this does, failed or not: a caller that releases the
+    // batch on a failure must not hand back buffers a worker still reads or writes.
+    const settled = await Promise.allSettled(
       jobs.map(async ({ plan, out: chunkJobs }) => {
         if (chunkJobs.length === 0) return
         const { meta, hashes } = await this.#ctx.pool.encode(
@@ -420,6 +422,8 @@ export class WritePlanner implements InflightPlanner {
         }
       }),
     )
+    const failure = settled.find((r) => r.status === 'rejected')
+    if (failure) throw failure.reason
   }
 
   /** Every new chunk of the batch, in id order. */

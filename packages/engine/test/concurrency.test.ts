@@ -61,6 +61,55 @@ describe('concurrency', () => {
     expect(await engine.read('v', 0, second.length)).toEqual(second)
   })
 
+  it('lands a stream of whole-batch writes in call order through the deep pipeline', async () => {
+    // 8 MiB writes are a batch each, so three of them are in the pipeline at once (one
+    // finishing, two prepared): later batches dedupe against, overwrite and extend the
+    // blocks of batches not yet committed, and re-plan when a commit reaps what they used.
+    const { engine: big, remove: removeBig } = await freshEngine({
+      capacityBytes: 256 * MiB,
+      segmentSize: MiB,
+    })
+    try {
+      await big.createVolume('big', 32 * MiB)
+      const [a, b, c] = [901, 902, 903].map((seed) => pseudoRandomBytes(8 * MiB, seed)) as [
+        Uint8Array,
+        Uint8Array,
+        Uint8Array,
+      ]
+      const tail = pseudoRandomBytes(8 * MiB - 100 - 3 * BLOCK_SIZE, 904)
+      const writes: [number, Uint8Array][] = [
+        [0, a],
+        [8 * MiB, b],
+        [0, c], // kills a's blocks: its commit reaps what a later batch deduped against
+        [16 * MiB, a],
+        [8 * MiB + 3 * BLOCK_SIZE, tail], // ends mid-block: the rest of that block stays b's
+        [24 * MiB, c], // dedupes against a batch still in flight
+        [4 * MiB, b.subarray(0, 8 * MiB - 1)],
+      ]
+      const expected = new Uint8Array(32 * MiB)
+      for (const [at, bytes] of writes) expected.set(bytes, at)
+      const results = await Promise.all(writes.map(([at, bytes]) => big.write('big', at, bytes)))
+      // The second `a` finds a's blocks reaped by the commit of `c` before its own: stored
+      // anew (after a re-plan, when it had been planned against them).
+      expect(results.map((r) => r.was_deduplicated)).toEqual([
+        false,
+        false,
+        false,
+        false,
+        false,
+        true,
+        true,
+      ])
+      expect(Buffer.from(await big.read('big', 0, 32 * MiB)).equals(Buffer.from(expected))).toBe(
+        true,
+      )
+      expect(await big.fsck()).toEqual([])
+    } finally {
+      await big.close()
+      removeBig()
+    }
+  })
+
   it('serves reads correctly while GC moves and erases the segments they read', async () => {
     const keep = pseudoRandomBytes(512 * KiB, 20)
     await engine.write('v', 0, keep)
