@@ -1,4 +1,4 @@
-import type { BackendTypeHandler } from '@pstorage/core'
+import { type BackendTypeHandler, guardedLookup } from '@pstorage/core'
 import { createHttpDriver } from './http-driver.js'
 
 const handler: BackendTypeHandler<'http'> = {
@@ -8,6 +8,8 @@ const handler: BackendTypeHandler<'http'> = {
       ...(config.username !== undefined ? { username: config.username } : {}),
       ...(config.password !== undefined ? { password: config.password } : {}),
       checkAddress: (hostname) => ctx.guard.check(hostname),
+      // The same guard on the address each connection is made to (DNS rebinding).
+      lookup: guardedLookup(ctx.guard),
     })
   },
 }
@@ -16,7 +18,8 @@ const handler: BackendTypeHandler<'http'> = {
  * The `http` backend type for `createPStorage({ backendTypes })`: opens a
  * {@link createHttpDriver} from a stored `HttpBackendConfig`, with the server's address guard
  * as `checkAddress`, so every request (each redirect hop included) passes the
- * private-address policy (security.md, API7).
+ * private-address policy (security.md, API7), and as the DNS lookup of its connections, so
+ * the address connected to passes it too.
  *
  * @example
  * ```ts

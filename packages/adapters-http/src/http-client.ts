@@ -3,7 +3,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { isPStorageError, type PStorageError } from '@pstorage/core'
 import { BodyStream, type BodyWindow } from './body.js'
 import { httpError } from './errors.js'
-import { nodeRequest } from './node-request.js'
+import { nodeAgents, nodeRequest } from './node-request.js'
 import type { FetchLike, ResolvedHttpOptions } from './options.js'
 import { isBelowBase } from './urls.js'
 
@@ -48,6 +48,8 @@ export interface SendOptions {
 /** Sends requests below the base URL; see {@link createHttpClient}. */
 export interface HttpClient {
   send(url: URL, options: SendOptions): Promise<HttpExchange>
+  /** Closes the client's own idle connections (those of a `lookup` of its own). */
+  close(): void
 }
 
 // RFC 9110 §15.4: the redirections that carry a Location to follow (304 and 300 do not).
@@ -167,9 +169,12 @@ function networkError(error: unknown, timedOut: boolean, timeoutMs: number): PSt
  * - `timeoutMs` bounds the wait for headers, then each wait for a body chunk (not the time
  *   a consumer takes between chunks).
  *
- * Residual risk: `checkAddress` sees the host name, and fetch resolves it again to connect,
- * so a DNS answer that changes in between (rebinding) is not caught here. Close that gap
- * with an injected `fetch` whose dispatcher checks the resolved address at connect time.
+ * - with `lookup` (the server passes core's `guardedLookup`), each connection resolves its
+ *   host through it, so the address connected to is the one checked: a DNS answer that
+ *   changes between `checkAddress` and the connection (rebinding) is refused too. Such a
+ *   client has connection pools of its own, closed by `close()`.
+ *
+ * Residual risk: an injected `fetch` resolves names itself; only `checkAddress` guards it.
  *
  * @example
  * ```ts
@@ -200,9 +205,11 @@ export function createHttpClient(config: ResolvedHttpOptions): HttpClient {
     return headers
   }
 
+  // Pools of its own only for a lookup of its own; else the process-wide ones.
+  const agents = config.lookup && !config.fetch ? nodeAgents(config.lookup) : undefined
   const transport: (url: URL, init: RequestInit) => Promise<Answer> = config.fetch
     ? fetchTransport(config.fetch)
-    : nodeRequest
+    : (url, init) => nodeRequest(url, init, agents)
 
   async function send(start: URL, options: SendOptions): Promise<HttpExchange> {
     const controller = new AbortController()
@@ -243,7 +250,7 @@ export function createHttpClient(config: ResolvedHttpOptions): HttpClient {
         response: answer.response,
         url,
         slashRedirect,
-        ownedChunks: transport === nodeRequest,
+        ownedChunks: config.fetch === undefined,
         body(window) {
           if (taken) throw httpError('internal_error', 'The body of an answer was read twice')
           taken = true
@@ -280,7 +287,13 @@ export function createHttpClient(config: ResolvedHttpOptions): HttpClient {
     return target
   }
 
-  return Object.freeze({ send })
+  function close(): void {
+    if (!agents) return
+    agents['http:'].destroy()
+    agents['https:'].destroy()
+  }
+
+  return Object.freeze({ send, close })
 }
 
 /**

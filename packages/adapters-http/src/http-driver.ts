@@ -111,6 +111,7 @@ export function createHttpDriver(options: HttpDriverOptions): BackendDriver {
 
     async close() {
       closed = true
+      ctx.client.close()
     },
   }
   return Object.freeze(driver)

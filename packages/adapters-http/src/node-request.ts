@@ -1,11 +1,31 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
+import type { LookupFunction } from 'node:net'
 
-/** Keep-alive connections per scheme, as fetch's global dispatcher keeps them. */
-const AGENTS = {
-  'http:': new HttpAgent({ keepAlive: true }),
-  'https:': new HttpsAgent({ keepAlive: true }),
-} as const
+/** Keep-alive connection pools, one per scheme. */
+export interface NodeAgents {
+  readonly 'http:': HttpAgent
+  readonly 'https:': HttpsAgent
+}
+
+/**
+ * Keep-alive agents, as fetch's global dispatcher keeps connections; with `lookup`, every
+ * connection resolves its host through it (the server passes core's `guardedLookup`, which
+ * refuses an address the guard refuses: the check is on the address connected to).
+ *
+ * @example
+ * ```ts
+ * const agents = nodeAgents(guardedLookup(guard))
+ * await nodeRequest(url, { method: 'HEAD' }, agents)
+ * ```
+ */
+export function nodeAgents(lookup?: LookupFunction): NodeAgents {
+  const options = { keepAlive: true, ...(lookup ? { lookup } : {}) }
+  return { 'http:': new HttpAgent(options), 'https:': new HttpsAgent(options) }
+}
+
+/** The agents of requests made without agents of their own. */
+const SHARED_AGENTS = nodeAgents()
 
 /**
  * The Fetch standard's bad ports ("port blocking"), as undici's fetch refuses them: ports
@@ -46,7 +66,11 @@ export interface NodeAnswer {
  * const { response } = await nodeRequest(new URL('http://mirror/a.iso'), { method: 'HEAD' })
  * ```
  */
-export function nodeRequest(url: URL, init: RequestInit): Promise<NodeAnswer> {
+export function nodeRequest(
+  url: URL,
+  init: RequestInit,
+  agents: NodeAgents = SHARED_AGENTS,
+): Promise<NodeAnswer> {
   return new Promise<NodeAnswer>((resolve, reject) => {
     const method = init.method ?? 'GET'
     const scheme = url.protocol
@@ -64,7 +88,7 @@ export function nodeRequest(url: URL, init: RequestInit): Promise<NodeAnswer> {
       {
         method,
         headers: Object.fromEntries(new Headers(init.headers)),
-        agent: AGENTS[scheme],
+        agent: agents[scheme],
         ...(init.signal ? { signal: init.signal } : {}),
       },
       (incoming) => {

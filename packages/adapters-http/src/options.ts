@@ -1,3 +1,4 @@
+import type { LookupFunction } from 'node:net'
 import { httpError } from './errors.js'
 import { parseBaseUrl } from './urls.js'
 
@@ -30,6 +31,14 @@ export interface HttpDriverOptions {
    * private addresses (security.md, API7). @default none
    */
   readonly checkAddress?: (hostname: string) => Promise<void>
+  /**
+   * The DNS lookup of the driver's own connections (not of an injected `fetch`). The server
+   * passes core's `guardedLookup` of its address guard: the address a connection is made to
+   * is the one checked, so a name that resolves to a public address for `checkAddress` and
+   * to a private one when connecting (DNS rebinding) is refused (`forbidden`).
+   * @default node:dns lookup
+   */
+  readonly lookup?: LookupFunction
   /** Largest directory index read, in bytes after decompression (OWASP API4). @default 8 MiB */
   readonly maxIndexBytes?: number
   /** Same-origin redirects followed per request, below the base URL only. @default 5 */
@@ -62,6 +71,7 @@ export interface ResolvedHttpOptions {
   readonly maxItemCounts: number
   readonly statsMaxRequests: number
   readonly checkAddress: ((hostname: string) => Promise<void>) | undefined
+  readonly lookup: LookupFunction | undefined
   /** undefined: the node:http transport. */
   readonly fetch: FetchLike | undefined
 }
@@ -144,6 +154,8 @@ export function resolveHttpOptions(options: HttpDriverOptions): ResolvedHttpOpti
   const authorization = basicAuthorization(options.username, options.password)
   if (options.checkAddress !== undefined && typeof options.checkAddress !== 'function')
     throw bad('checkAddress must be a function')
+  if (options.lookup !== undefined && typeof options.lookup !== 'function')
+    throw bad('lookup must be a function')
   if (options.fetch !== undefined && typeof options.fetch !== 'function')
     throw bad('fetch must be a function')
   return Object.freeze({
@@ -156,6 +168,7 @@ export function resolveHttpOptions(options: HttpDriverOptions): ResolvedHttpOpti
     maxItemCounts: integer('maxItemCounts', options.maxItemCounts, 16, 0, 1000),
     statsMaxRequests: integer('statsMaxRequests', options.statsMaxRequests, 1000, 1, 10_000_000),
     checkAddress: options.checkAddress,
+    lookup: options.lookup,
     fetch: options.fetch,
   })
 }

@@ -1,6 +1,7 @@
 import { createServer } from 'node:net'
 import {
   createAddressGuard,
+  guardedLookup,
   isPStorageError,
   normalizeBackendPath,
   readAllBytes,
@@ -220,6 +221,34 @@ describe('checkAddress', () => {
     expect(server.requests).toEqual([])
   })
 
+  it('checks the address each connection is made to with `lookup` (DNS rebinding)', async () => {
+    const server = await serve((_, res) => res.writeHead(200, { 'content-length': '2' }).end('ok'))
+    // The name passed the check of the host name (as a rebinding answer would, public
+    // first), then resolves to loopback when the connection is made.
+    const url = server.url.replace('127.0.0.1', 'localhost')
+    const refused = createHttpDriver({
+      url,
+      checkAddress: async () => {},
+      lookup: guardedLookup(createAddressGuard({ allowPrivate: false })),
+    })
+    const error = await errorOf(refused.stat('/'))
+    expect(isPStorageError(error, 'forbidden')).toBe(true)
+    expect(error.message).toMatch(/the private address 127\.0\.0\.1/)
+    expect((await refused.test()).ok).toBe(false)
+    expect(server.requests).toEqual([])
+    await refused.close()
+    // The same lookup with private addresses allowed connects.
+    const allowed = createHttpDriver({
+      url,
+      lookup: guardedLookup(createAddressGuard({ allowPrivate: true })),
+    })
+    expect(new TextDecoder().decode(await readAllBytes((await allowed.read('/a')).stream))).toBe(
+      'ok',
+    )
+    expect(server.requests).toHaveLength(1)
+    await allowed.close()
+  })
+
   it('is wired to the server guard by httpBackendType', async () => {
     const server = await serve((_, res) => res.end())
     const checked: string[] = []
@@ -233,10 +262,15 @@ describe('checkAddress', () => {
         },
       },
     }
-    const driver = await httpBackendType.open!({ url: server.url }, ctx)
+    const driver = await httpBackendType.open!(
+      { url: server.url.replace('127.0.0.1', 'localhost') },
+      ctx,
+    )
     expect(driver.name).toBe('http')
     expect((await driver.test()).ok).toBe(true)
-    expect(checked).toEqual(['127.0.0.1'])
+    // The host name before the request, then the address its connection resolved to.
+    expect(checked).toEqual(['localhost', '127.0.0.1'])
+    await driver.close()
   })
 })
 
