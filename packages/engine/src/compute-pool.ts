@@ -109,7 +109,12 @@ export class ComputePool {
     if (this.threads === 0 || raw < INLINE_ENCODE_BYTES) {
       return runJob({ op: 'encode', data, fpsAt, out, chunks }).result as JobResult<'encode'>
     }
-    const pieces = Math.max(1, Math.min(this.threads, Math.floor(chunks.length / MIN_ENCODE_PIECE)))
+    // Two pieces a worker: the fingerprints of the next write, which its planning waits
+    // for, queue behind one piece of compression at most, not half a batch.
+    const pieces = Math.max(
+      1,
+      Math.min(2 * this.threads, Math.floor(chunks.length / MIN_ENCODE_PIECE)),
+    )
     const per = Math.ceil(chunks.length / pieces)
     const parts = await Promise.all(
       Array.from({ length: Math.ceil(chunks.length / per) }, (_, i) =>

@@ -172,6 +172,13 @@ export function maxRecordBytes(members: number, lastLength: number): number {
   return RECORD_HEADER_SIZE + (members - 1) * BLOCK + lastLength
 }
 
+/**
+ * Where {@link encodeChunks} gathers the members of a chunk that are not consecutive (a chunk
+ * has at most 32), reused: one per thread, and encoding never yields mid-chunk.
+ */
+let gatherScratch: Uint8Array | undefined
+let fpGatherScratch: Uint8Array | undefined
+
 /** Per encoded chunk: record length, codec, raw length. */
 export const ENCODED_FIELDS = 3
 
@@ -195,8 +202,6 @@ export function encodeChunks(
 ): { meta: Float64Array; hashes: Uint8Array } {
   const meta = new Float64Array(jobs.length * ENCODED_FIELDS)
   const hashes = new Uint8Array(jobs.length * FP_BYTES)
-  let scratch: Uint8Array | undefined
-  let fpScratch: Uint8Array | undefined
   for (const [j, job] of jobs.entries()) {
     const n = job.members.length
     const rawLength = (n - 1) * BLOCK + job.lastLength
@@ -208,8 +213,8 @@ export function encodeChunks(
       content = data.subarray(first * BLOCK, first * BLOCK + rawLength)
       fps = data.subarray(fpsAt + first * FP_BYTES, fpsAt + (first + n) * FP_BYTES)
     } else {
-      scratch ??= new Uint8Array(32 * BLOCK)
-      fpScratch ??= new Uint8Array(32 * FP_BYTES)
+      const scratch = (gatherScratch ??= new Uint8Array(32 * BLOCK))
+      const fpScratch = (fpGatherScratch ??= new Uint8Array(32 * FP_BYTES))
       for (const [i, b] of job.members.entries()) {
         const len = i === n - 1 ? job.lastLength : BLOCK
         scratch.set(data.subarray(b * BLOCK, b * BLOCK + len), i * BLOCK)
