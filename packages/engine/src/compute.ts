@@ -176,8 +176,8 @@ export function maxRecordBytes(members: number, lastLength: number): number {
  * Where {@link encodeChunks} gathers the members of a chunk that are not consecutive (a chunk
  * has at most 32), reused: one per thread, and encoding never yields mid-chunk.
  */
-let gatherScratch: Uint8Array | undefined
-let fpGatherScratch: Uint8Array | undefined
+const gatherScratch = new Uint8Array(32 * BLOCK)
+const fpGatherScratch = new Uint8Array(32 * FP_BYTES)
 
 /** Per encoded chunk: record length, codec, raw length. */
 export const ENCODED_FIELDS = 3
@@ -213,8 +213,8 @@ export function encodeChunks(
       content = data.subarray(first * BLOCK, first * BLOCK + rawLength)
       fps = data.subarray(fpsAt + first * FP_BYTES, fpsAt + (first + n) * FP_BYTES)
     } else {
-      const scratch = (gatherScratch ??= new Uint8Array(32 * BLOCK))
-      const fpScratch = (fpGatherScratch ??= new Uint8Array(32 * FP_BYTES))
+      const scratch = gatherScratch
+      const fpScratch = fpGatherScratch
       for (const [i, b] of job.members.entries()) {
         const len = i === n - 1 ? job.lastLength : BLOCK
         scratch.set(data.subarray(b * BLOCK, b * BLOCK + len), i * BLOCK)
