@@ -91,7 +91,7 @@ export class ComputePool {
         this.#run({ op: 'analyze', slab, layout, first, count: Math.min(per, blocks - first) }),
       )
     }
-    await Promise.all(runs)
+    await settleAll(runs)
   }
 
   /**
@@ -116,7 +116,7 @@ export class ComputePool {
       Math.min(2 * this.threads, Math.floor(chunks.length / MIN_ENCODE_PIECE)),
     )
     const per = Math.ceil(chunks.length / pieces)
-    const parts = await Promise.all(
+    const parts = await settleAll(
       Array.from({ length: Math.ceil(chunks.length / per) }, (_, i) =>
         this.#run({
           op: 'encode',
@@ -210,6 +210,23 @@ export class ComputePool {
     this.#slots.push(slot)
     return slot
   }
+}
+
+/**
+ * The results of `jobs` once every one has settled, or the first failure: a job that fails
+ * must not let its caller hand back (or reuse) memory the other jobs still read or write,
+ * as `Promise.all` would by rejecting at once.
+ *
+ * @example
+ * ```ts
+ * await settleAll(pieces.map((piece) => files.readInto(piece.segment, piece.at, piece.into)))
+ * ```
+ */
+export async function settleAll<T>(jobs: readonly Promise<T>[]): Promise<T[]> {
+  const settled = await Promise.allSettled(jobs)
+  const failure = settled.find((r) => r.status === 'rejected')
+  if (failure) throw failure.reason
+  return settled.map((r) => (r as PromiseFulfilledResult<T>).value)
 }
 
 /** Slabs kept for reuse at most, in bytes. */

@@ -11,7 +11,7 @@ import {
   PIECE_PATTERN,
   READ_CHUNK_FIELDS,
 } from './compute.js'
-import { SLABS } from './compute-pool.js'
+import { SLABS, settleAll } from './compute-pool.js'
 import type { EngineContext } from './context.js'
 
 /** Blocks looked up and read per step, bounding the rows, pins and memory held at once. */
@@ -170,7 +170,8 @@ async function readWindowInWorker(
   try {
     try {
       const r = job.reads
-      await Promise.all(
+      // All settled before `records` can go back to the pool, even when one read fails.
+      await settleAll(
         Array.from({ length: r.length / READ_FIELDS }, (_, k) => {
           const [segment, offset, start, length] = r.subarray(k * READ_FIELDS)
           return ctx.files
@@ -335,7 +336,8 @@ export async function readRangeInto(
   }
   const depth = Math.max(1, ctx.pool.threads)
   let next = 0
-  await Promise.all(
+  // No window is still being written into `out` once this rejects.
+  await settleAll(
     Array.from({ length: Math.min(depth, bounds.length) }, async () => {
       while (next < bounds.length) {
         const [from, to] = bounds[next++]!

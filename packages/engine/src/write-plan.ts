@@ -9,7 +9,7 @@ import {
   fullMask,
   maxRecordBytes,
 } from './compute.js'
-import { SLABS } from './compute-pool.js'
+import { SLABS, settleAll } from './compute-pool.js'
 import type { EngineContext, InflightPlanner } from './context.js'
 import { type Counters, reductionRatio, zeroCounters } from './counters.js'
 import { FpTable } from './fp-table.js'
@@ -404,7 +404,7 @@ export class WritePlanner implements InflightPlanner {
     this.#out = out
     // Every job settles before this does, failed or not: a caller that releases the
     // batch on a failure must not hand back buffers a worker still reads or writes.
-    const settled = await Promise.allSettled(
+    await settleAll(
       jobs.map(async ({ plan, out: chunkJobs }) => {
         if (chunkJobs.length === 0) return
         const { meta, hashes } = await this.#ctx.pool.encode(
@@ -422,8 +422,6 @@ export class WritePlanner implements InflightPlanner {
         }
       }),
     )
-    const failure = settled.find((r) => r.status === 'rejected')
-    if (failure) throw failure.reason
   }
 
   /** Every new chunk of the batch, in id order. */
