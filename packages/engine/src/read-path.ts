@@ -336,12 +336,23 @@ export async function readRangeInto(
   }
   const depth = Math.max(1, ctx.pool.threads)
   let next = 0
-  // No window is still being written into `out` once this rejects.
+  let failed = false
+  // No window is still being written into `out` once this rejects; after a failure no
+  // new window starts.
   await settleAll(
     Array.from({ length: Math.min(depth, bounds.length) }, async () => {
-      while (next < bounds.length) {
+      while (!failed && next < bounds.length) {
         const [from, to] = bounds[next++]!
-        await readWindowInWorker(ctx, mapId, from, to, out.subarray(from - offset, to - offset))
+        await readWindowInWorker(
+          ctx,
+          mapId,
+          from,
+          to,
+          out.subarray(from - offset, to - offset),
+        ).catch((error: unknown) => {
+          failed = true
+          throw error
+        })
       }
     }),
   )
