@@ -161,6 +161,8 @@ describe('options', () => {
       [{ url: 'http://h/', timeoutMs: 0 }, /timeoutMs/],
       [{ url: 'http://h/', maxIndexBytes: 1.5 }, /maxIndexBytes/],
       [{ url: 'http://h/', maxRedirects: 99 }, /maxRedirects/],
+      [{ url: 'http://h/', checkAddress: 'evil' }, /checkAddress must be a function/],
+      [{ url: 'http://h/', lookup: 'evil' }, /lookup must be a function/],
     ]
     for (const [options, message] of cases) {
       let error: (Error & { code?: string }) | undefined

@@ -125,7 +125,6 @@ export class Lane<W extends LaneWrite, P = W[]> {
     // The finish of each batch prepared and not yet finished, oldest first; each one
     // starts when the one before it is done.
     const finishing: Promise<void>[] = []
-    const last = () => finishing.at(-1)
     const settleOldest = async () => {
       await finishing[0]
       finishing.shift()
@@ -186,7 +185,7 @@ export class Lane<W extends LaneWrite, P = W[]> {
         } catch {
           continue
         }
-        const previous = last()
+        const previous = finishing.at(-1)
         finishing.push(
           (async () => {
             await previous
