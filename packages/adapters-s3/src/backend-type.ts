@@ -2,6 +2,7 @@ import { Agent as HttpAgent } from 'node:http'
 import { Agent as HttpsAgent } from 'node:https'
 import { S3Client } from '@aws-sdk/client-s3'
 import { type BackendTypeHandler, guardedLookup } from '@pstorage/core'
+import { BulkHttpHandler } from './bulk-handler.js'
 import { createS3Driver } from './s3-driver.js'
 
 /** Connect and idle timeout of backends opened from stored configs. */
@@ -18,12 +19,13 @@ const handler: BackendTypeHandler<'s3'> = {
         accessKeyId: config.access_key_id,
         secretAccessKey: config.secret_access_key,
       },
-      requestHandler: {
+      requestHandler: new BulkHttpHandler({
         connectionTimeout: TIMEOUT_MS,
         socketTimeout: TIMEOUT_MS,
         httpAgent: new HttpAgent({ keepAlive: true, lookup }),
         httpsAgent: new HttpsAgent({ keepAlive: true, lookup }),
-      },
+        lookup,
+      }),
     })
     const driver = createS3Driver({
       region: config.region,

@@ -1,5 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3'
 import { backendError, normalizeBackendPath } from '@pstorage/core'
+import { BulkHttpHandler } from './bulk-handler.js'
 
 /**
  * The `type` of S3 backends.
@@ -163,9 +164,9 @@ export function createS3Client(options: S3DriverOptions, resolved: ResolvedS3Opt
       accessKeyId: options.accessKeyId,
       secretAccessKey: options.secretAccessKey,
     },
-    requestHandler: {
+    requestHandler: new BulkHttpHandler({
       connectionTimeout: resolved.requestTimeoutMs,
       socketTimeout: resolved.requestTimeoutMs,
-    },
+    }),
   })
 }

@@ -224,7 +224,8 @@ runBackendDriverSuite({
         Buffer.poolSize = 8 * 1024
         try {
           for await (const chunk of r.stream as AsyncIterable<Uint8Array>) {
-            expect([chunk.byteOffset, chunk.buffer.byteLength]).toEqual([0, chunk.byteLength])
+            // At the start of a buffer no other chunk shares (a socket read's may be longer).
+            expect(chunk.byteOffset).toBe(0)
             expect(buffers.has(chunk.buffer)).toBe(false)
             buffers.add(chunk.buffer)
             hash.update(chunk)
