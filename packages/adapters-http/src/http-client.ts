@@ -3,7 +3,7 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web'
 import { isPStorageError, type PStorageError } from '@pstorage/core'
 import { BodyStream, type BodyWindow } from './body.js'
 import { httpError } from './errors.js'
-import { nodeAgents, nodeRequest } from './node-request.js'
+import { destroyAgents, nodeAgents, nodeRequest } from './node-request.js'
 import type { FetchLike, ResolvedHttpOptions } from './options.js'
 import { isBelowBase } from './urls.js'
 
@@ -20,8 +20,8 @@ export interface HttpExchange {
   readonly slashRedirect: boolean
   /**
    * Each chunk of {@link HttpExchange.body} is a view of a buffer that nothing else holds
-   * (node:http's parser copies every piece of a body into one of its own): true for the
-   * default transport, false for an injected `fetch`.
+   * (a socket read's for core's `Http1Agent`; node:http's parser copies every piece of a
+   * body into one of its own): true for the default transport, false for an injected `fetch`.
    */
   readonly ownedChunks: boolean
   /**
@@ -288,9 +288,7 @@ export function createHttpClient(config: ResolvedHttpOptions): HttpClient {
   }
 
   function close(): void {
-    if (!agents) return
-    agents['http:'].destroy()
-    agents['https:'].destroy()
+    if (agents) destroyAgents(agents)
   }
 
   return Object.freeze({ send, close })

@@ -1,11 +1,14 @@
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http'
+import { Agent as HttpAgent, request as httpRequest } from 'node:http'
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https'
 import type { LookupFunction } from 'node:net'
+import type { Readable } from 'node:stream'
+import { Http1Agent } from '@pstorage/core'
 
-/** Keep-alive connection pools, one per scheme. */
+/** Keep-alive connection pools: one per scheme, and core's `Http1Agent` for plain-http GETs. */
 export interface NodeAgents {
   readonly 'http:': HttpAgent
   readonly 'https:': HttpsAgent
+  readonly bulk: Http1Agent
 }
 
 /**
@@ -21,7 +24,18 @@ export interface NodeAgents {
  */
 export function nodeAgents(lookup?: LookupFunction): NodeAgents {
   const options = { keepAlive: true, ...(lookup ? { lookup } : {}) }
-  return { 'http:': new HttpAgent(options), 'https:': new HttpsAgent(options) }
+  return {
+    'http:': new HttpAgent(options),
+    'https:': new HttpsAgent(options),
+    bulk: new Http1Agent(lookup ? { lookup } : {}),
+  }
+}
+
+/** Closes the idle connections of `agents`. */
+export function destroyAgents(agents: NodeAgents): void {
+  agents['http:'].destroy()
+  agents['https:'].destroy()
+  agents.bulk.destroy()
 }
 
 /** The agents of requests made without agents of their own. */
@@ -44,15 +58,17 @@ const BAD_PORTS = new Set([
 export interface NodeAnswer {
   /** Status and headers, in order; no body (that is `body`). */
   readonly response: Response
-  /** node:http's response, not yet flowing; null for HEAD, 204, 205 and 304. */
-  readonly body: IncomingMessage | null
+  /** The body, not yet flowing; null for HEAD, 204, 205 and 304. */
+  readonly body: Readable | null
 }
 
 /**
  * The driver's default transport: what the driver asks of `fetch` (GET and HEAD, headers,
- * no redirect followed, an abort signal) over node:http and node:https. Status and headers
- * come as a standard `Response`; the body as node:http's `IncomingMessage`, whose chunks
- * are each a copy in a buffer of its own, handed on as they are.
+ * no redirect followed, an abort signal): plain-http GETs over core's `Http1Agent`, whose
+ * body chunks are each a socket read's buffer (256 KiB reads, no copy), the rest over
+ * node:http and node:https, whose body chunks are each a copy in a buffer of its own.
+ * Status and headers come as a standard `Response`; the body as a Node stream whose
+ * chunks are handed on as they are.
  *
  * Why not the global fetch: undici's fetch copies every body chunk into a new buffer
  * before it enqueues it, and a web stream costs a promise per chunk for each reader: a
@@ -82,18 +98,37 @@ export function nodeRequest(
       reject(new TypeError('fetch failed', { cause: new Error('bad port') }))
       return
     }
+    const headers = Object.fromEntries(new Headers(init.headers))
+    if (method === 'GET' && scheme === 'http:') {
+      const target = {
+        hostname: url.hostname,
+        port: Number(url.port || 80),
+        path: url.pathname + url.search,
+      }
+      agents.bulk.get(target, headers, init.signal ?? undefined).then((answer) => {
+        try {
+          resolve(answerOf(answer.status, answer.rawHeaders, answer.body))
+        } catch (error) {
+          answer.body.destroy()
+          reject(error)
+        }
+      }, reject)
+      return
+    }
     const send = scheme === 'https:' ? httpsRequest : httpRequest
     const request = send(
       url,
       {
         method,
-        headers: Object.fromEntries(new Headers(init.headers)),
+        headers,
         agent: agents[scheme],
         ...(init.signal ? { signal: init.signal } : {}),
       },
       (incoming) => {
         try {
-          resolve(answerOf(incoming, method === 'HEAD'))
+          resolve(
+            answerOf(incoming.statusCode ?? 0, incoming.rawHeaders, incoming, method === 'HEAD'),
+          )
         } catch (error) {
           incoming.destroy()
           reject(error)
@@ -117,18 +152,21 @@ function tlsNamed(error: Error & { code?: unknown }): Error {
   return Object.assign(new Error('The TLS handshake failed', { cause: error }), { code })
 }
 
-/** Status and headers of `incoming` in order, and its body unless it has none. */
-function answerOf(incoming: IncomingMessage, head: boolean): NodeAnswer {
-  const status = incoming.statusCode ?? 0
+/** Status and headers in order (`raw`: name, value, …), and `body` unless it has none. */
+function answerOf(
+  status: number,
+  raw: readonly string[],
+  body: Readable,
+  head = false,
+): NodeAnswer {
   const headers = new Headers()
-  const raw = incoming.rawHeaders
   for (let i = 0; i + 1 < raw.length; i += 2) headers.append(raw[i]!, raw[i + 1]!)
   const response = new Response(null, { status, headers })
   if (head || status === 204 || status === 205 || status === 304) {
-    incoming.resume() // nothing to read: let the connection go back to the pool
+    body.resume() // nothing to read: let the connection go back to the pool
     return { response, body: null }
   }
   // Errors are its reader's to handle; until one listens, an 'error' must not be thrown.
-  incoming.on('error', () => undefined)
-  return { response, body: incoming }
+  body.on('error', () => undefined)
+  return { response, body }
 }

@@ -1,8 +1,13 @@
 import { IncomingMessage } from 'node:http'
 import { Readable } from 'node:stream'
 import type { GetObjectCommandOutput } from '@aws-sdk/client-s3'
-import { backendError, type ReadOptions, type ReadResult, resolveRange } from '@pstorage/core'
-import { type BulkHttpHandler, isBulkBody } from './bulk-handler.js'
+import {
+  backendError,
+  isHttp1Body,
+  type ReadOptions,
+  type ReadResult,
+  resolveRange,
+} from '@pstorage/core'
 import { DRIVER_NAME } from './s3-options.js'
 
 // RFC 9110 §14.4: `Content-Range: bytes first-last/complete-length`.
@@ -13,7 +18,7 @@ const CONTENT_RANGE = /^bytes (\d+)-(\d+)\/(\d+)$/
  * from `Content-Range` (ranged) or `Content-Length` (whole), and the answer must cover exactly
  * the bytes `resolveRange` expects, so a store that ignored or bent the `Range` header can
  * never pass a wrong slice off as the asked one. The body is released on any refusal.
- * The SDK's answer on Node is a {@link BulkHttpHandler} body (plain `http:`), whose chunks
+ * The SDK's answer on Node is a `BulkHttpHandler` body (plain `http:`), whose chunks
  * are each a socket read's buffer, or node:http's `IncomingMessage`, whose chunks are each
  * a copy in a buffer of its own (node:http's parser copies every piece of a body): the
  * result says so (`ownedChunks`), so a consumer may free each one once it is done with it.
@@ -51,8 +56,8 @@ export function readBody(
       length,
       content_type,
       // node:http's parser copies each piece of a body into a buffer of its own, and
-      // BulkHttpHandler's chunks are each a socket read's buffer or a copy.
-      ...((body instanceof IncomingMessage || isBulkBody(body)) && { ownedChunks: true }),
+      // BulkHttpHandler's (core's Http1Agent) are each a socket read's buffer or a copy.
+      ...((body instanceof IncomingMessage || isHttp1Body(body)) && { ownedChunks: true }),
     }
   } catch (error) {
     body?.destroy()

@@ -2,6 +2,7 @@ export * from './backends/address-guard.js'
 export * from './backends/backend-service.js'
 export * from './backends/backend-types.js'
 export * from './backends/driver-kit.js'
+export * from './backends/http1-agent.js'
 export * from './backends/listing.js'
 export {
   createLocalDriver,
