@@ -1,4 +1,5 @@
 import type { LookupFunction } from 'node:net'
+import { HTTP_TOKEN } from '@pstorage/core'
 import { httpError } from './errors.js'
 import { parseBaseUrl } from './urls.js'
 
@@ -77,8 +78,7 @@ export interface ResolvedHttpOptions {
 }
 
 const MiB = 1024 * 1024
-// RFC 9110 §5.1 field names are tokens; §5.5 values carry no CR, LF or NUL.
-const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/
+// RFC 9110 §5.1 field names are tokens (HTTP_TOKEN); §5.5 values carry no CR, LF or NUL.
 const FIELD_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/
 // Headers the driver sets itself, or that change how a response must be read.
 const OWNED_HEADERS = new Set([
@@ -128,7 +128,7 @@ function extraHeaders(input: unknown, hasCredentials: boolean): Record<string, s
     throw bad('headers must be an object of strings')
   for (const [name, value] of Object.entries(input)) {
     const lower = name.toLowerCase()
-    if (!TOKEN.test(name) || typeof value !== 'string' || !FIELD_VALUE.test(value))
+    if (!HTTP_TOKEN.test(name) || typeof value !== 'string' || !FIELD_VALUE.test(value))
       throw bad('headers must be valid HTTP field names and values') // values may be secrets
     if (OWNED_HEADERS.has(lower)) throw bad(`the ${lower} header is set by the driver`)
     if (lower === 'authorization' && hasCredentials)

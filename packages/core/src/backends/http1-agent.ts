@@ -154,11 +154,11 @@ export class Http1Agent {
 
   #keep(key: string, connection: Connection): void {
     const connections = this.#idle.get(key) ?? []
-    this.#idle.set(key, connections)
     if (this.#destroyed || connections.length >= MAX_IDLE_PER_HOST) {
       connection.socket.destroy()
       return
     }
+    this.#idle.set(key, connections)
     connections.push(connection)
     connection.idle(() => {
       const at = connections.indexOf(connection)
@@ -440,7 +440,7 @@ function requestHead(target: Http1Target, headers: Readonly<Record<string, strin
   let head = `GET ${target.path} HTTP/1.1\r\n`
   let host = false
   for (const [name, value] of Object.entries(headers)) {
-    if (!TOKEN.test(name)) throw new TypeError(`Invalid header name ${JSON.stringify(name)}`)
+    if (!HTTP_TOKEN.test(name)) throw new TypeError(`Invalid header name ${JSON.stringify(name)}`)
     if (/[\r\n\0]/.test(value)) throw new TypeError(`Invalid character in header ${name}`)
     if (name.toLowerCase() === 'host') host = true
     head += `${name}: ${value}\r\n`
@@ -450,7 +450,15 @@ function requestHead(target: Http1Target, headers: Readonly<Record<string, strin
   return `${head}\r\n`
 }
 
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
+/**
+ * An HTTP token (RFC 9110 §5.6.2): what a field name is made of (§5.1).
+ *
+ * @example
+ * ```ts
+ * HTTP_TOKEN.test('x-amz-date') // true
+ * ```
+ */
+export const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/
 
 /** Status line and headers (lower-case names; repeated ones joined by `, `). */
 function parseHead(text: string): {
@@ -469,7 +477,7 @@ function parseHead(text: string): {
     const line = lines[i]!
     const colon = line.indexOf(':')
     const name = line.slice(0, colon)
-    if (colon <= 0 || !TOKEN.test(name)) throw protocolError('malformed header line')
+    if (colon <= 0 || !HTTP_TOKEN.test(name)) throw protocolError('malformed header line')
     const value = line.slice(colon + 1).trim()
     if (/[\0\r\n]/.test(value)) throw protocolError('invalid header value')
     rawHeaders.push(name, value)
