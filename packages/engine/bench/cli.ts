@@ -8,14 +8,14 @@
  *   pnpm bench:engine [--runs 3] [--quick] [--json] [--json-file out.json]
  *                     [--only engine,dense,restic,borg,baseline]
  *                     [--write-mib 8] [--writes-in-flight 2] [--read-mib 8] [--reads-in-flight 2]
- *                     [--write-api writeFrom|write] [--engine-node-flags=--max-semi-space-size=2]
+ *                     [--write-api writeFrom|write] [--engine-node-flags='<node flags>']
  *
  * Progress goes to stderr; the table (or, with --json, the JSON document) to stdout;
  * --json-file also writes the JSON document to a file. Figures are medians over runs (peak
  * RSS: the maximum); 1 MB = 10^6 bytes.
  */
 import { execFileSync } from 'node:child_process'
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
@@ -40,11 +40,20 @@ const { values } = parseArgs({
     // writeFrom: each write's bytes are read from the image into a buffer the engine lends
     // (no copy); write: into the benchmark's own buffer, which write() copies.
     'write-api': { type: 'string', default: 'writeFrom' },
-    // The V8 flags `pstorage-server` runs with (the #! line of packages/server-hono/src/bin.ts):
-    // the engine is measured as the standalone server runs it. `--engine-node-flags=` for none.
-    'engine-node-flags': { type: 'string', default: '--max-semi-space-size=2' },
+    // Default: the node flags `pstorage-server` runs with (serverNodeFlags), so the engine is
+    // measured as the standalone server runs it. `--engine-node-flags=` for none.
+    'engine-node-flags': { type: 'string' },
   },
 })
+
+/** The node flags of the `#!` line of packages/server-hono/src/bin.ts (`env -S node <flags>`). */
+function serverNodeFlags(): string {
+  const bin = new URL('../../server-hono/src/bin.ts', import.meta.url)
+  const line = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? ''
+  const flags = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)$/.exec(line)?.[1]
+  if (flags === undefined) throw new Error(`no node flags in the #! line of ${bin.pathname}`)
+  return flags.trim()
+}
 const RUNS = Number(values.runs)
 const MiB = 1 << 20
 const engineSettings = {
@@ -53,7 +62,7 @@ const engineSettings = {
   readBytes: Number(values['read-mib']) * MiB,
   readsInFlight: Number(values['reads-in-flight']),
   writeApi: values['write-api'] as 'writeFrom' | 'write',
-  nodeFlags: values['engine-node-flags'].split(' ').filter(Boolean),
+  nodeFlags: (values['engine-node-flags'] ?? serverNodeFlags()).split(' ').filter(Boolean),
 }
 if (!(Number.isInteger(RUNS) && RUNS >= 1)) throw new Error('--runs must be an integer >= 1')
 if (!(engineSettings.writeBytes >= 4 * MiB) || engineSettings.writeBytes % MiB !== 0)

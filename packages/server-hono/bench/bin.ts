@@ -6,7 +6,7 @@ export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 
 /**
  * The node flags of the bin's `#!` line (`env -S node <flags>`), so benchmarks run the
- * server exactly as it ships (`--max-semi-space-size=2 --expose-gc`).
+ * server exactly as it ships (`--max-semi-space-size=2 --max-old-space-size=512 --expose-gc`).
  */
 export function binNodeFlags(): string[] {
   const line = readFileSync(BIN, 'utf8').split('\n', 1)[0] ?? ''

@@ -42,7 +42,7 @@ async function resetPeakRss(pid: number): Promise<void> {
 }
 
 it('runs the server with the flags of its #! line', () => {
-  expect(BIN_NODE_FLAGS).toEqual(['--max-semi-space-size=2', '--expose-gc'])
+  expect(BIN_NODE_FLAGS).toEqual(['--max-semi-space-size=2', '--max-old-space-size=512', '--expose-gc'])
 })
 
 it('uploads 2 GiB through multipart with the server under 200 MB of RSS', async () => {
