@@ -21,7 +21,7 @@ prepare() {
 
 cmd="${1:-test}"; shift || true
 case "$cmd" in
-  start) prepare; exec node --max-semi-space-size=2 --max-old-space-size=512 --expose-gc packages/server-hono/dist/bin.js "$@" ;; # flags of bin.ts's #! line
+  start) prepare; exec env MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --max-old-space-size=512 --expose-gc packages/server-hono/dist/bin.js "$@" ;; # flags of bin.ts's #! line
   test) prepare; exec pnpm exec vitest run "$@" ;;
   bench-api) prepare; exec node packages/server-hono/bench/api.ts "$@" ;;
   bench-engine) prepare; exec node packages/engine/bench/engine.ts "$@" ;;

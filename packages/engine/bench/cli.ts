@@ -9,6 +9,7 @@
  *                     [--only engine,dense,restic,borg,baseline]
  *                     [--write-mib 8] [--writes-in-flight 2] [--read-mib 8] [--reads-in-flight 2]
  *                     [--write-api writeFrom|write] [--engine-node-flags='<node flags>']
+ *                     [--engine-env='NAME=value ...']
  *
  * Progress goes to stderr; the table (or, with --json, the JSON document) to stdout;
  * --json-file also writes the JSON document to a file. Figures are medians over runs (peak
@@ -40,20 +41,27 @@ const { values } = parseArgs({
     // writeFrom: each write's bytes are read from the image into a buffer the engine lends
     // (no copy); write: into the benchmark's own buffer, which write() copies.
     'write-api': { type: 'string', default: 'writeFrom' },
-    // Default: the node flags `pstorage-server` runs with (serverNodeFlags), so the engine is
-    // measured as the standalone server runs it. `--engine-node-flags=` for none.
+    // Default: the node flags and environment `pstorage-server` runs with (serverLaunch), so
+    // the engine is measured as the standalone server runs it. `--engine-node-flags=` and
+    // `--engine-env=` for none.
     'engine-node-flags': { type: 'string' },
+    'engine-env': { type: 'string' },
   },
 })
 
-/** The node flags of the `#!` line of packages/server-hono/src/bin.ts (`env -S node <flags>`). */
-function serverNodeFlags(): string {
+/**
+ * The environment assignments and node flags of the `#!` line of
+ * packages/server-hono/src/bin.ts (`env -S [NAME=value ...] node <flags>`).
+ */
+function serverLaunch(): { env: string; flags: string } {
   const bin = new URL('../../server-hono/src/bin.ts', import.meta.url)
   const line = readFileSync(bin, 'utf8').split('\n', 1)[0] ?? ''
-  const flags = /^#!\/usr\/bin\/env -S node((?: --[\w-]+(?:=\S+)?)*)$/.exec(line)?.[1]
-  if (flags === undefined) throw new Error(`no node flags in the #! line of ${bin.pathname}`)
-  return flags.trim()
+  const match = /^#!\/usr\/bin\/env -S((?: [A-Z_]+=\S+)*) node((?: --[\w-]+(?:=\S+)?)*)$/.exec(line)
+  if (!match) throw new Error(`unexpected #! line in ${bin.pathname}: ${line}`)
+  return { env: (match[1] ?? '').trim(), flags: (match[2] ?? '').trim() }
 }
+
+const words = (text: string) => text.split(' ').filter(Boolean)
 const RUNS = Number(values.runs)
 const MiB = 1 << 20
 const engineSettings = {
@@ -62,7 +70,14 @@ const engineSettings = {
   readBytes: Number(values['read-mib']) * MiB,
   readsInFlight: Number(values['reads-in-flight']),
   writeApi: values['write-api'] as 'writeFrom' | 'write',
-  nodeFlags: (values['engine-node-flags'] ?? serverNodeFlags()).split(' ').filter(Boolean),
+  nodeFlags: words(values['engine-node-flags'] ?? serverLaunch().flags),
+  nodeEnv: Object.fromEntries(
+    words(values['engine-env'] ?? serverLaunch().env).map((pair) => {
+      const at = pair.indexOf('=')
+      if (at <= 0) throw new Error(`--engine-env: ${pair} is not NAME=value`)
+      return [pair.slice(0, at), pair.slice(at + 1)]
+    }),
+  ),
 }
 if (!(Number.isInteger(RUNS) && RUNS >= 1)) throw new Error('--runs must be an integer >= 1')
 if (!(engineSettings.writeBytes >= 4 * MiB) || engineSettings.writeBytes % MiB !== 0)

@@ -186,11 +186,13 @@ export async function runEngine(
   images: readonly ImageFile[],
   options: Omit<EngineRunConfig, 'dataDir' | 'images'> & {
     readonly workDir: string
-    /** Flags for the child's node (for experiments; the table uses none). */
+    /** Flags for the child's node (the table: those of the server's #! line). */
     readonly nodeFlags?: readonly string[]
+    /** Environment added to the child's (glibc malloc tuning, as the server's #! line sets). */
+    readonly nodeEnv?: Readonly<Record<string, string>>
   },
 ): Promise<SystemRun> {
-  const { workDir, nodeFlags = [], ...rest } = options
+  const { workDir, nodeFlags = [], nodeEnv = {}, ...rest } = options
   const dataDir = mkdtempSync(join(workDir, `engine-${options.policy}-`))
   try {
     const config: EngineRunConfig = { ...rest, dataDir, images }
@@ -198,6 +200,7 @@ export async function runEngine(
     const result = await measure(
       process.execPath,
       nodeArgs(self, [JSON.stringify(config)], nodeFlags),
+      { env: { ...process.env, ...nodeEnv } },
     )
     const figures = JSON.parse(result.stdout.trim().split('\n').at(-1)!) as EngineFigures
     const metadata = await duBytes(join(dataDir, 'metadata.sqlite'))
@@ -220,7 +223,7 @@ export async function runEngine(
         write_amplification: flash.write_amplification,
         segments: flash.segments,
         cache: flash.cache,
-        settings: { ...rest, nodeFlags },
+        settings: { ...rest, nodeFlags, nodeEnv },
       },
     }
   } finally {

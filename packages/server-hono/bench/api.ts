@@ -18,7 +18,7 @@ import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { PStorageClient } from '@pstorage/client'
 import { createFlashEngine } from '@pstorage/engine'
-import { BIN, binNodeFlags } from './bin.ts'
+import { BIN, binNodeEnv, binNodeFlags } from './bin.ts'
 
 const MiB = 1024 * 1024
 const { values } = parseArgs({
@@ -95,6 +95,7 @@ async function startServer(dataDir: string): Promise<{ url: string; child: Child
     {
       env: {
         ...process.env,
+        ...binNodeEnv(),
         PSTORAGE_ADMIN_PASSWORD: 'bench-password',
         PSTORAGE_LOG_LEVEL: 'warn',
       },

@@ -33,7 +33,7 @@ import { startNginx } from '@pstorage/adapters-http/testing'
 import { startGanesha } from '@pstorage/adapters-nfs/testing'
 import { PStorageClient } from '@pstorage/client'
 import { releaseBytes } from '@pstorage/core'
-import { BIN, binNodeFlags } from './bin.ts'
+import { BIN, binNodeEnv, binNodeFlags } from './bin.ts'
 
 const MiB = 1024 * 1024
 const PART_SIZE = 8 * MiB // the S3 driver's default part size
@@ -205,7 +205,12 @@ async function startServer(dataDir: string): Promise<Server> {
       '--no-rate-limit',
       '--allow-private-addresses',
     ],
-    { ...process.env, PSTORAGE_ADMIN_PASSWORD: PASSWORD, PSTORAGE_LOG_LEVEL: 'warn' },
+    {
+      ...process.env,
+      ...binNodeEnv(),
+      PSTORAGE_ADMIN_PASSWORD: PASSWORD,
+      PSTORAGE_LOG_LEVEL: 'warn',
+    },
   )
   const url = await firstLine(child, /listening on (http:\/\/\S+)/, 'pstorage-server')
   return { url, pid: child.pid! }

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=2 --max-old-space-size=512 --expose-gc
+#!/usr/bin/env -S MALLOC_MMAP_THRESHOLD_=131072 node --max-semi-space-size=2 --max-old-space-size=512 --expose-gc
 /**
  * `pstorage-server`: the standalone PStorage server on the embedded defaults (SQLite and
  * segment files under the data directory). Run with `--help` for its flags; each has an

@@ -7,6 +7,7 @@ import { pseudoRandomBytes } from '@pstorage/core/testing'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import {
   adminClient,
+  BIN_NODE_ENV,
   BIN_NODE_FLAGS,
   type ServerProcess,
   startServerProcess,
@@ -41,8 +42,13 @@ async function resetPeakRss(pid: number): Promise<void> {
   await writeFile(`/proc/${pid}/clear_refs`, '5')
 }
 
-it('runs the server with the flags of its #! line', () => {
-  expect(BIN_NODE_FLAGS).toEqual(['--max-semi-space-size=2', '--max-old-space-size=512', '--expose-gc'])
+it('runs the server with the flags and environment of its #! line', () => {
+  expect(BIN_NODE_FLAGS).toEqual([
+    '--max-semi-space-size=2',
+    '--max-old-space-size=512',
+    '--expose-gc',
+  ])
+  expect(BIN_NODE_ENV).toEqual({ MALLOC_MMAP_THRESHOLD_: '131072' })
 })
 
 it('uploads 2 GiB through multipart with the server under 200 MB of RSS', async () => {

@@ -12,13 +12,26 @@ export const ADMIN_PASSWORD = 'e2e-admin-password'
 /** The built `pstorage-server` bin. */
 export const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url))
 
-/** The node flags of the bin's `#!` line (`env -S node <flags>`): the server runs as shipped. */
-export const BIN_NODE_FLAGS: readonly string[] =
-  /^#!\/usr\/bin\/env -S node(?<flags>(?: --[\w-]+(?:=\S+)?)*)\n/
-    .exec(readFileSync(BIN, 'utf8'))
-    ?.groups?.flags?.trim()
-    .split(' ')
-    .filter(Boolean) ?? []
+/** The bin's `#!` line, `env -S [NAME=value ...] node <flags>`: the server runs as shipped. */
+const LAUNCH =
+  /^#!\/usr\/bin\/env -S(?<env>(?: [A-Z_]+=\S+)*) node(?<flags>(?: --[\w-]+(?:=\S+)?)*)\n/.exec(
+    readFileSync(BIN, 'utf8'),
+  )?.groups
+
+/** The node flags of the bin's `#!` line. */
+export const BIN_NODE_FLAGS: readonly string[] = words(LAUNCH?.flags)
+
+/** The environment the bin's `#!` line sets (glibc's malloc tuning). */
+export const BIN_NODE_ENV: Readonly<Record<string, string>> = Object.fromEntries(
+  words(LAUNCH?.env).map((pair) => [
+    pair.slice(0, pair.indexOf('=')),
+    pair.slice(pair.indexOf('=') + 1),
+  ]),
+)
+
+function words(text: string | undefined): string[] {
+  return (text ?? '').trim().split(' ').filter(Boolean)
+}
 
 /** A `pstorage-server` child process on a free loopback port with its own data directory. */
 export interface ServerProcess {
@@ -51,6 +64,7 @@ export async function startServerProcess(
       // Rate limits stay off unless a test turns them on: tests make many calls quickly.
       env: {
         ...process.env,
+        ...BIN_NODE_ENV,
         PSTORAGE_ADMIN_PASSWORD: ADMIN_PASSWORD,
         PSTORAGE_RATE_LIMIT: 'off',
         PSTORAGE_LOG_LEVEL: 'warn',
